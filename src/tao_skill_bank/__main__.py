@@ -1,0 +1,3 @@
+from tao_skill_bank.cli import main
+
+raise SystemExit(main())

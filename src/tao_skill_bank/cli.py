@@ -1,0 +1,85 @@
+"""`tao-skills`: the thin argparse shell over the bank's functional core.
+
+Each command group lives in its own module exposing `register(subparsers)`; handlers take the
+parsed args and return an exit code. Modules keep heavy imports (pandas, pyarrow, PIL) inside
+their handlers so `tao-skills --help` and the hooks stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from tao_skill_bank import __version__
+from tao_skill_bank.errors import UserError
+
+# (module, purpose) — order is the order shown in --help.
+COMMAND_MODULES: list[str] = [
+    "tao_skill_bank.versions_cli",          # versions get|check|stamp
+    "tao_skill_bank.validate.cli",          # bank validate
+    "tao_skill_bank.gaps.engine_cli",       # gap_analysis vcn_aoi (container-compatible)
+    "tao_skill_bank.gaps.cli",              # gaps run|summary|spotcheck|report|example|package|check
+    "tao_skill_bank.oi.schemas_cli",        # schemas regenerate
+    "tao_skill_bank.oi.spec_cli",           # spec validate|build
+    "tao_skill_bank.oi.automl_cli",         # automl route
+    "tao_skill_bank.oi.checkpoint_cli",     # checkpoint resolve
+    "tao_skill_bank.oi.dataset_cli",        # dataset check
+    "tao_skill_bank.container_cli",         # container run
+]
+
+log = logging.getLogger("tao_skill_bank")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tao-skills",
+        description="Helpers behind the TAO skill bank: gap analysis, spec building and "
+                    "validation, container runs, hooks. Results go to stdout, logs to stderr.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--bank", metavar="PATH",
+                        help="skill bank root (default: $TAO_SKILL_BANK_PATH, else the bank this package ships)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    parser.add_argument("--traceback", action="store_true", help=argparse.SUPPRESS)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler = getattr(args, "func", None)
+    if handler is None:
+        # A group named without a subcommand: show that group's help.
+        sub = getattr(args, "group_parser", None) or parser
+        sub.print_help(sys.stderr)
+        return 1
+    try:
+        return int(handler(args) or 0)
+    except UserError as err:
+        if getattr(args, "json", False):
+            import json
+            print(json.dumps(err.as_dict()))
+        print(f"error: {err.one_line()}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # last resort: one line, never a traceback for the user
+        if args.traceback:
+            raise
+        print(f"error: internal error {type(exc).__name__}: {exc} "
+              f"(rerun with --traceback and report it)", file=sys.stderr)
+        return 70
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,161 @@
+"""Docker adapter shared by every container call in the bank (gap analysis, train, deploy).
+
+Pure part: `DockerRun.argv()` builds the exact command line, `paths_outside_workspace` refuses
+host paths the container could not see. World part: `preflight` (docker daemon, GPU, image
+present or pulled), `run` and `restore_ownership`. Tests drive the world part with a fake
+`docker` executable on PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
+
+
+@dataclass(frozen=True)
+class DockerRun:
+    """One `docker run` of a TAO image with the workspace mounted at the same path."""
+
+    image: str
+    entrypoint_args: Sequence[str]
+    workspace: Path
+    gpus: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+    docker: str = "docker"
+
+    def argv(self) -> list[str]:
+        ws = str(self.workspace)
+        cmd = [self.docker, "run", "--rm"]
+        if self.gpus:
+            cmd += ["--gpus", "all"]
+        cmd += ["--ipc=host", "-v", f"{ws}:{ws}", "-w", ws]
+        for key in sorted(self.env):
+            cmd += ["-e", f"{key}={self.env[key]}"]
+        # Never `--user`: the TAO images fail with KeyError getpwuid(); ownership is restored after.
+        cmd.append(self.image)
+        cmd.extend(self.entrypoint_args)
+        return cmd
+
+
+def chown_argv(helper_image: str, workspace: Path, target: Path, uid: int, gid: int,
+               docker: str = "docker") -> list[str]:
+    """Give files the container wrote as root back to the host user."""
+    rel = Path(target).resolve().relative_to(Path(workspace).resolve())
+    return [docker, "run", "--rm", "-v", f"{Path(workspace).resolve()}:/w", helper_image,
+            "chown", "-R", f"{uid}:{gid}", str(Path("/w") / rel)]
+
+
+def is_inside(path: Path, workspace: Path) -> bool:
+    try:
+        Path(os.path.abspath(path)).resolve().relative_to(Path(workspace).resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def paths_outside_workspace(paths: Iterable[tuple[str, Path]], workspace: Path) -> list[str]:
+    """Names of (name, path) pairs the container would not see under `-v W:W`."""
+    return [f"{name}={path}" for name, path in paths if not is_inside(Path(path), workspace)]
+
+
+def require_inside_workspace(paths: Iterable[tuple[str, Path]], workspace: Path) -> None:
+    outside = paths_outside_workspace(paths, workspace)
+    if outside:
+        raise UserError(f"paths outside the mounted workspace {workspace}: {', '.join(outside)}",
+                        field="workspace", fix="pass --workspace covering every path, or move the files inside it")
+
+
+@dataclass(frozen=True)
+class PreflightCheck:
+    name: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict:
+        return {"check": self.name, "ok": self.ok, "detail": self.detail}
+
+
+def _quiet(cmd: list[str], timeout: float) -> subprocess.CompletedProcess | None:
+    try:
+        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def preflight(image: str, *, need_gpu: bool = True, pull: bool = True, docker: str = "docker",
+              timeout: float = 30.0) -> list[PreflightCheck]:
+    """Docker daemon, GPU, image (pulled when missing). Stops at the first failure that makes the
+    rest meaningless (no docker -> no image check)."""
+    checks: list[PreflightCheck] = []
+    if shutil.which(docker) is None:
+        return [PreflightCheck("docker", False, "docker CLI not found on PATH — install Docker or use --engine local")]
+    info = _quiet([docker, "info"], timeout)
+    if info is None or info.returncode != 0:
+        why = (info.stderr.strip().splitlines() or ["no answer"])[-1] if info else "timed out"
+        return [PreflightCheck("docker", False, f"docker daemon not reachable ({why}) — start Docker or use --engine local")]
+    checks.append(PreflightCheck("docker", True, "daemon reachable"))
+    if need_gpu:
+        smi = _quiet(["nvidia-smi", "-L"], timeout) if shutil.which("nvidia-smi") else None
+        if smi is None or smi.returncode != 0 or "GPU" not in smi.stdout:
+            checks.append(PreflightCheck("gpu", False, "no NVIDIA GPU visible (nvidia-smi -L) — use a GPU host or --engine local"))
+        else:
+            checks.append(PreflightCheck("gpu", True, smi.stdout.strip().splitlines()[0]))
+    inspect = _quiet([docker, "image", "inspect", image], timeout)
+    if inspect is not None and inspect.returncode == 0:
+        checks.append(PreflightCheck("image", True, f"{image} present"))
+    elif not pull:
+        checks.append(PreflightCheck("image", False, f"{image} not present locally — run `docker pull {image}`"))
+    else:
+        pulled = _quiet([docker, "pull", image], max(timeout, 1800.0))
+        if pulled is not None and pulled.returncode == 0:
+            checks.append(PreflightCheck("image", True, f"{image} pulled"))
+        else:
+            why = (pulled.stderr.strip().splitlines() or ["failed"])[-1] if pulled else "timed out"
+            checks.append(PreflightCheck("image", False, f"cannot pull {image} ({why}) — `docker login nvcr.io` with an NGC key"))
+    return checks
+
+
+def require_preflight(checks: list[PreflightCheck]) -> None:
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        raise UserError("; ".join(f"{c.name}: {c.detail}" for c in failed), field="preflight",
+                        fix="see each failed check above", exit_code=EXIT_ENVIRONMENT)
+
+
+def docker_engine_ready(image: str, docker: str = "docker") -> tuple[bool, str]:
+    """For `--engine auto`: docker daemon, GPU and image all present, without pulling."""
+    checks = preflight(image, need_gpu=True, pull=False, docker=docker, timeout=10.0)
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        return False, "; ".join(f"{c.name}: {c.detail}" for c in failed)
+    return True, "docker daemon, GPU and image present"
+
+
+def run(argv: Sequence[str], *, log_path: Path | None = None) -> int:
+    """Run a container command, streaming output to our stderr (and a log file if given)."""
+    with subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace") as proc:
+        log = open(log_path, "w", encoding="utf-8") if log_path else None
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                sys.stderr.write(line)
+                if log:
+                    log.write(line)
+        finally:
+            if log:
+                log.close()
+        return proc.wait()
+
+
+def restore_ownership(helper_image: str, workspace: Path, target: Path, docker: str = "docker") -> int:
+    if not hasattr(os, "getuid"):
+        return 0
+    return run(chown_argv(helper_image, workspace, target, os.getuid(), os.getgid(), docker))

@@ -1,0 +1,201 @@
+"""versions.yaml: load, validate, look up dotted keys, and keep tagged literals in sync.
+
+A literal image in a skill or doc is "tagged" when a `versions-key: <dotted.key>` marker sits
+on the same line or on the line just above it. `check_text` reports drift (literal differs from
+versions.yaml) and untagged TAO images; `stamp_text` rewrites tagged literals.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
+
+VERSIONS_FILE = "versions.yaml"
+SCHEMA_FILE = Path("schemas") / "versions.schema.json"
+# A TAO container reference: repository plus optional :tag and/or @sha256 digest.
+TAO_IMAGE_RE = re.compile(r"nvcr\.io/nvidia/tao/tao-toolkit(?::[A-Za-z0-9_][A-Za-z0-9._-]*)?(?:@sha256:[0-9a-f]{64})?")
+# Any image-looking literal that a versions-key tag can point at (tag or digest required).
+IMAGE_LITERAL_RE = re.compile(r"[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9_][A-Za-z0-9._-]*)(?:@sha256:[0-9a-f]{64})?"
+                              r"|[a-z0-9][a-z0-9._/-]*@sha256:[0-9a-f]{64}")
+KEY_TAG_RE = re.compile(r"versions-key:\s*([A-Za-z0-9_.-]+)")
+SCANNED_SUFFIXES = {".md", ".yaml", ".yml", ".json", ".sh", ".py", ".txt", ".j2", ".toml", ".cfg"}
+
+
+def load_versions(bank_root: Path) -> dict:
+    import yaml
+
+    path = bank_root / VERSIONS_FILE
+    if not path.is_file():
+        raise UserError("versions.yaml not found", file=str(path),
+                        fix="pass --bank PATH pointing at the skill bank root", exit_code=EXIT_ENVIRONMENT)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise UserError(f"not valid YAML ({str(exc).splitlines()[0]})", file=str(path),
+                        fix="repair the YAML syntax", exit_code=EXIT_ENVIRONMENT)
+    if not isinstance(data, dict):
+        raise UserError("top level must be a mapping", file=str(path), fix="start with `images:`",
+                        exit_code=EXIT_ENVIRONMENT)
+    return data
+
+
+def schema_errors(data: dict, bank_root: Path) -> list[str]:
+    """Validation messages (`path: message`) of versions.yaml against schemas/versions.schema.json."""
+    import jsonschema
+
+    schema = json.loads((bank_root / SCHEMA_FILE).read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    messages = []
+    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
+        where = ".".join(str(p) for p in err.path) or "(root)"
+        messages.append(f"{where}: {err.message}")
+    return messages
+
+
+def leaf_keys(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Flatten nested mappings into {dotted.key: value}."""
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            dotted = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                out.update(leaf_keys(value, dotted))
+            else:
+                out[dotted] = value
+    return out
+
+
+def get_value(data: dict, key: str) -> str:
+    node: Any = data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            node = None
+            break
+        node = node[part]
+    if isinstance(node, str):
+        return node
+    valid = [k for k, v in leaf_keys(data).items() if isinstance(v, str)]
+    nearest = difflib.get_close_matches(key, valid, n=3, cutoff=0.4) or valid[:3]
+    what = "is not a string value" if node is not None else "not found"
+    raise UserError(f"key '{key}' {what}", file=VERSIONS_FILE, field=key,
+                    fix=f"use one of: {', '.join(nearest)}")
+
+
+def image_uri(key: str, bank_root: Path | None = None) -> str:
+    """The image URI for a versions key, e.g. images.tao_toolkit.data_services."""
+    from tao_skill_bank.bank import find_bank_root
+
+    root = bank_root or find_bank_root()
+    return get_value(load_versions(root), key)
+
+
+@dataclass(frozen=True)
+class Finding:
+    file: str
+    line: int
+    problem: str
+    fix: str
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "problem": self.problem, "fix": self.fix}
+
+
+def _tag_for_line(lines: list[str], index: int) -> str | None:
+    for candidate in (lines[index], lines[index - 1] if index > 0 else ""):
+        match = KEY_TAG_RE.search(candidate)
+        if match:
+            return match.group(1)
+    return None
+
+
+def check_text(text: str, versions: dict, file: str) -> list[Finding]:
+    findings = []
+    lines = text.splitlines()
+    flat = leaf_keys(versions)
+    for i, line in enumerate(lines):
+        tao_images = list(TAO_IMAGE_RE.finditer(line))
+        key = _tag_for_line(lines, i)
+        if key is None:
+            for match in tao_images:
+                findings.append(Finding(file, i + 1, f"untagged TAO image '{match.group(0)}'",
+                                        "add `versions-key: images.tao_toolkit.<name>` on this line "
+                                        "or the line above, or use $(tao-skills versions get KEY)"))
+            continue
+        if KEY_TAG_RE.search(line) is None and not (tao_images or IMAGE_LITERAL_RE.search(_strip_tag(line))):
+            continue  # tag on the previous line belongs to that line's literal
+        expected = flat.get(key)
+        if not isinstance(expected, str):
+            findings.append(Finding(file, i + 1, f"versions-key '{key}' is not in versions.yaml",
+                                    "use an existing key (tao-skills versions get KEY lists the nearest)"))
+            continue
+        literals = [m.group(0) for m in IMAGE_LITERAL_RE.finditer(_strip_tag(line))]
+        if not literals:
+            continue
+        for literal in literals:
+            if literal != expected:
+                findings.append(Finding(file, i + 1, f"'{literal}' drifted from {key} = '{expected}'",
+                                        "run `tao-skills versions stamp`"))
+    return findings
+
+
+def _strip_tag(line: str) -> str:
+    return KEY_TAG_RE.sub("", line)
+
+
+def stamp_text(text: str, versions: dict) -> str:
+    flat = leaf_keys(versions)
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        key = _tag_for_line([l.rstrip("\n") for l in lines], i)
+        expected = flat.get(key) if key else None
+        if not isinstance(expected, str):
+            continue
+        tag_match = KEY_TAG_RE.search(line)
+        head, tail = (line[:tag_match.start()], line[tag_match.start():]) if tag_match else (line, "")
+        new_head = IMAGE_LITERAL_RE.sub(expected, head)
+        lines[i] = new_head + tail
+    return "".join(lines)
+
+
+def scanned_files(bank_root: Path) -> list[Path]:
+    """Skill folders, hooks and top-level docs: everything an agent or installer reads."""
+    files: list[Path] = []
+    for folder in ("skills", "hooks", "docs"):
+        base = bank_root / folder
+        if base.is_dir():
+            files.extend(p for p in base.rglob("*") if p.is_file() and not p.is_symlink()
+                         and p.suffix in SCANNED_SUFFIXES and "__pycache__" not in p.parts)
+    for name in ("README.md",):
+        if (bank_root / name).is_file():
+            files.append(bank_root / name)
+    return sorted(files)
+
+
+def check_bank(bank_root: Path) -> list[Finding]:
+    versions = load_versions(bank_root)
+    findings = [Finding(VERSIONS_FILE, 0, msg, "fix versions.yaml to match schemas/versions.schema.json")
+                for msg in schema_errors(versions, bank_root)]
+    for path in scanned_files(bank_root):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        findings.extend(check_text(text, versions, str(path.relative_to(bank_root))))
+    return findings
+
+
+def stamp_bank(bank_root: Path) -> list[str]:
+    from tao_skill_bank.fsutil import atomic_write_text
+
+    versions = load_versions(bank_root)
+    changed = []
+    for path in scanned_files(bank_root):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        new = stamp_text(text, versions)
+        if new != text:
+            atomic_write_text(path, new)
+            changed.append(str(path.relative_to(bank_root)))
+    return changed
