@@ -1,0 +1,55 @@
+"""The CLI shell: help for every command, one-line errors, no tracebacks."""
+
+import importlib
+
+import pytest
+
+from support import run_cli
+from tao_skill_bank import cli
+
+
+def test_every_listed_command_module_exists_and_registers():
+    for name in cli.COMMAND_MODULES:
+        module = importlib.import_module(name)
+        assert callable(getattr(module, "register", None)), name
+
+
+def _commands(parser):
+    import argparse
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield name, sub
+                for child_name, child in _commands(sub):
+                    yield f"{name} {child_name}", child
+
+
+def test_top_level_help_lists_every_group():
+    result = run_cli("--help")
+    assert result.code == 0
+    top = [name for name, _ in _commands(cli.build_parser()) if " " not in name]
+    assert len(top) == len(cli.COMMAND_MODULES)  # one group per command module
+    for name in top:
+        assert name in result.stdout
+
+
+def test_every_subcommand_has_help():
+    names = [name for name, _ in _commands(cli.build_parser())]
+    assert names
+    for name in names:
+        result = run_cli(*name.split(), "--help")
+        assert result.code == 0, (name, result.stderr)
+        assert "usage:" in result.stdout
+
+
+def test_group_without_subcommand_shows_its_help():
+    result = run_cli("versions")
+    assert result.code == 1
+    assert "get" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_json_error_is_machine_readable():
+    result = run_cli("versions", "get", "images.nope", "--json")
+    assert result.code == 1
+    payload = result.json()
+    assert payload["field"] == "images.nope" and payload["fix"]

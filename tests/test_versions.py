@@ -1,0 +1,147 @@
+"""versions.yaml: get / check / stamp, schema validation, drift and untagged images."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support import REPO_ROOT, assert_one_line_error, run_cli
+from tao_skill_bank import versions
+
+
+@pytest.fixture
+def tiny_bank(tmp_path):
+    """A minimal bank: versions.yaml + its schema + one skill doc quoting an image."""
+    shutil.copy(REPO_ROOT / "versions.yaml", tmp_path / "versions.yaml")
+    (tmp_path / "schemas").mkdir()
+    shutil.copy(REPO_ROOT / "schemas" / "versions.schema.json", tmp_path / "schemas")
+    skill = tmp_path / "skills" / "demo"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text("# demo\n")
+    return tmp_path
+
+
+def _uri(key):
+    data = yaml.safe_load((REPO_ROOT / "versions.yaml").read_text())
+    return versions.get_value(data, key)
+
+
+def test_shipped_versions_validate_and_have_the_three_images():
+    data = versions.load_versions(REPO_ROOT)
+    assert versions.schema_errors(data, REPO_ROOT) == []
+    for key in ("pyt", "deploy", "data_services"):
+        uri = versions.get_value(data, f"images.tao_toolkit.{key}")
+        assert uri.startswith("nvcr.io/nvidia/tao/tao-toolkit:7.1.0-"), uri
+
+
+def test_get_prints_value_and_exit_zero():
+    result = run_cli("versions", "get", "images.tao_toolkit.data_services")
+    assert result.code == 0
+    assert result.stdout.strip() == _uri("images.tao_toolkit.data_services")
+    as_json = run_cli("versions", "get", "images.tao_toolkit.pyt", "--json").json()
+    assert as_json == {"key": "images.tao_toolkit.pyt", "value": _uri("images.tao_toolkit.pyt")}
+
+
+@pytest.mark.parametrize("key", ["images.tao_toolkit.dataservices", "images.tao_toolkit", "nope"])
+def test_get_unknown_or_non_string_key_exits_1_with_nearest(key):
+    result = run_cli("versions", "get", key)
+    assert result.code == 1
+    assert_one_line_error(result, key, "images.tao_toolkit.")
+
+
+def test_get_without_versions_yaml_exits_2(tmp_path):
+    result = run_cli("--bank", str(tmp_path), "versions", "get", "images.tao_toolkit.pyt")
+    assert result.code == 2
+    assert_one_line_error(result, "--bank")
+
+
+def test_env_var_selects_the_bank(tiny_bank):
+    text = (tiny_bank / "versions.yaml").read_text().replace("7.1.0-pyt", "9.9.9-pyt")
+    (tiny_bank / "versions.yaml").write_text(text)
+    result = run_cli("versions", "get", "images.tao_toolkit.pyt", env={"TAO_SKILL_BANK_PATH": str(tiny_bank)})
+    assert result.stdout.strip().endswith(":9.9.9-pyt")
+
+
+@pytest.mark.parametrize("value,ok", [
+    ("nvcr.io/nvidia/tao/tao-toolkit:7.1.0-pyt", True),
+    ("nvcr.io/nvidia/tao/tao-toolkit@sha256:" + "a" * 64, True),
+    ("nvcr.io/nvidia/tao/tao-toolkit:7.1.0-pyt@sha256:" + "0" * 64, True),
+    ("nvcr.io/nvidia/tao/tao-toolkit", False),          # no tag, no digest
+    ("nvcr.io/nvidia/tao/tao-toolkit:latest", False),   # latest has no entrypoint
+    ("nvcr.io/nvidia/tao/tao-toolkit@sha256:abc", False),
+])
+def test_schema_accepts_tags_and_digest_pins(value, ok):
+    data = versions.load_versions(REPO_ROOT)
+    data["images"]["tao_toolkit"]["pyt"] = value
+    assert (versions.schema_errors(data, REPO_ROOT) == []) is ok
+
+
+def test_check_clean_bank_passes(tiny_bank):
+    uri = _uri("images.tao_toolkit.pyt")
+    (tiny_bank / "skills/demo/SKILL.md").write_text(f"IMAGE={uri}  # versions-key: images.tao_toolkit.pyt\n")
+    result = run_cli("--bank", str(tiny_bank), "versions", "check", "--json")
+    assert result.code == 0, result
+    assert result.json() == {"ok": True, "findings": []}
+
+
+def test_check_reports_untagged_tao_image(tiny_bank):
+    (tiny_bank / "skills/demo/SKILL.md").write_text("docker run nvcr.io/nvidia/tao/tao-toolkit:7.1.0-pyt train\n")
+    result = run_cli("--bank", str(tiny_bank), "versions", "check", "--json")
+    assert result.code == 3
+    (finding,) = result.json()["findings"]
+    assert finding["file"] == "skills/demo/SKILL.md" and finding["line"] == 1
+    assert "untagged" in finding["problem"]
+
+
+def test_check_reports_untagged_image_without_any_tag(tiny_bank):
+    (tiny_bank / "skills/demo/SKILL.md").write_text("docker pull nvcr.io/nvidia/tao/tao-toolkit\n")
+    assert run_cli("--bank", str(tiny_bank), "versions", "check").code == 3
+
+
+def test_check_reports_drift_and_stamp_fixes_it(tiny_bank):
+    doc = tiny_bank / "skills/demo/SKILL.md"
+    doc.write_text("Intro line\n<!-- versions-key: images.tao_toolkit.deploy -->\n"
+                   "`nvcr.io/nvidia/tao/tao-toolkit:6.0.0-deploy`\n"
+                   "helper: alpine:3.1  # versions-key: images.helpers.chown\n")
+    result = run_cli("--bank", str(tiny_bank), "versions", "check", "--json")
+    assert result.code == 3
+    problems = [f["problem"] for f in result.json()["findings"]]
+    assert len(problems) == 2 and all("drifted" in p for p in problems)
+    stamped = run_cli("--bank", str(tiny_bank), "versions", "stamp", "--json")
+    assert stamped.code == 0 and stamped.json() == {"changed": ["skills/demo/SKILL.md"]}
+    text = doc.read_text()
+    assert _uri("images.tao_toolkit.deploy") in text and "6.0.0" not in text
+    assert _uri("images.helpers.chown") in text
+    assert text.startswith("Intro line\n<!-- versions-key: images.tao_toolkit.deploy -->\n")
+    assert run_cli("--bank", str(tiny_bank), "versions", "check").code == 0
+    # stamping again changes nothing
+    assert run_cli("--bank", str(tiny_bank), "versions", "stamp", "--json").json() == {"changed": []}
+
+
+def test_check_flags_unknown_versions_key(tiny_bank):
+    (tiny_bank / "skills/demo/SKILL.md").write_text(
+        "nvcr.io/nvidia/tao/tao-toolkit:7.1.0-pyt  # versions-key: images.tao_toolkit.pytorch\n")
+    result = run_cli("--bank", str(tiny_bank), "versions", "check", "--json")
+    assert result.code == 3
+    assert "not in versions.yaml" in result.json()["findings"][0]["problem"]
+
+
+def test_check_reports_schema_errors(tiny_bank):
+    path = tiny_bank / "versions.yaml"
+    path.write_text(path.read_text().replace("7.1.0-data-services", "latest"))
+    result = run_cli("--bank", str(tiny_bank), "versions", "check", "--json")
+    assert result.code == 3
+    assert any("data_services" in f["problem"] for f in result.json()["findings"])
+
+
+def test_broken_versions_yaml_is_one_line(tiny_bank):
+    (tiny_bank / "versions.yaml").write_text("images: [unclosed\n")
+    result = run_cli("--bank", str(tiny_bank), "versions", "get", "images.tao_toolkit.pyt")
+    assert result.code == 2
+    assert_one_line_error(result, "versions.yaml", "YAML")
+
+
+def test_real_bank_has_no_drift():
+    result = run_cli("versions", "check", "--json")
+    assert result.code == 0, result.stdout
