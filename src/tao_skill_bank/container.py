@@ -65,6 +65,29 @@ def paths_outside_workspace(paths: Iterable[tuple[str, Path]], workspace: Path) 
     return [f"{name}={path}" for name, path in paths if not is_inside(Path(path), workspace)]
 
 
+def host_path_values(data, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted key, value) of every string in a nested spec that names a host path: absolute,
+    `~`, `./` or `../`. URIs (scheme://) are not host paths."""
+    found: list[tuple[str, str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found.extend(host_path_values(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found.extend(host_path_values(value, f"{prefix}[{index}]"))
+    elif isinstance(data, str) and "://" not in data and data.startswith(("/", "~", "./", "../")):
+        found.append((prefix, data))
+    return found
+
+
+def as_container_path(value: str, workspace: Path) -> Path:
+    """The host path a spec value names as the container sees it: relative values resolve against
+    the working directory, which is the workspace (`-w W`). (`~` is the container's home, not the
+    host's: callers refuse it before asking.)"""
+    path = Path(value)
+    return path if path.is_absolute() else Path(workspace) / path
+
+
 def require_inside_workspace(paths: Iterable[tuple[str, Path]], workspace: Path) -> None:
     outside = paths_outside_workspace(paths, workspace)
     if outside:
@@ -90,21 +113,22 @@ def _quiet(cmd: list[str], timeout: float) -> subprocess.CompletedProcess | None
 
 
 def preflight(image: str, *, need_gpu: bool = True, pull: bool = True, docker: str = "docker",
-              timeout: float = 30.0) -> list[PreflightCheck]:
+              timeout: float = 30.0, alternative: str = "--engine local") -> list[PreflightCheck]:
     """Docker daemon, GPU, image (pulled when missing). Stops at the first failure that makes the
-    rest meaningless (no docker -> no image check)."""
+    rest meaningless (no docker -> no image check). `alternative` is what the caller can do
+    without Docker/GPU, named in the messages."""
     checks: list[PreflightCheck] = []
     if shutil.which(docker) is None:
-        return [PreflightCheck("docker", False, "docker CLI not found on PATH — install Docker or use --engine local")]
+        return [PreflightCheck("docker", False, f"docker CLI not found on PATH — install Docker or use {alternative}")]
     info = _quiet([docker, "info"], timeout)
     if info is None or info.returncode != 0:
         why = (info.stderr.strip().splitlines() or ["no answer"])[-1] if info else "timed out"
-        return [PreflightCheck("docker", False, f"docker daemon not reachable ({why}) — start Docker or use --engine local")]
+        return [PreflightCheck("docker", False, f"docker daemon not reachable ({why}) — start Docker or use {alternative}")]
     checks.append(PreflightCheck("docker", True, "daemon reachable"))
     if need_gpu:
         smi = _quiet(["nvidia-smi", "-L"], timeout) if shutil.which("nvidia-smi") else None
         if smi is None or smi.returncode != 0 or "GPU" not in smi.stdout:
-            checks.append(PreflightCheck("gpu", False, "no NVIDIA GPU visible (nvidia-smi -L) — use a GPU host or --engine local"))
+            checks.append(PreflightCheck("gpu", False, f"no NVIDIA GPU visible (nvidia-smi -L) — use a GPU host or {alternative}"))
         else:
             checks.append(PreflightCheck("gpu", True, smi.stdout.strip().splitlines()[0]))
     inspect = _quiet([docker, "image", "inspect", image], timeout)

@@ -1,0 +1,158 @@
+"""`tao-skills container run`: run one packaged action of a train/deploy skill in its TAO container.
+
+The image comes from versions.yaml through the action's `image_key` in references/skill_info.yaml;
+the command is `<entrypoint...> -e SPEC` with the workspace mounted at the same path. Everything
+that can be checked without Docker is checked first (spec inside the workspace, every host path
+in the spec inside it, no `???`, no overwrite of earlier results), so a refusal never starts a
+container. `--dry-run` prints the exact command and stops there.
+"""
+
+from __future__ import annotations
+
+from tao_skill_bank.output import add_group, add_json_flag, emit
+
+TRUSTED_ENV = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+# Actions that load a full PyTorch checkpoint (train only when resuming).
+CHECKPOINT_LOADING_ACTIONS = ("evaluate", "inference", "export")
+RESUME_KEY = "train.resume_training_checkpoint_path"
+LOG_NAME = "container_run.log"
+
+
+def register(subparsers) -> None:
+    sub = add_group(subparsers, "container", "run a skill action in its TAO container")
+    run = sub.add_parser(
+        "run", help="docker run the action's image with `<entrypoint> -e SPEC` (exit 2 when Docker/GPU/image is missing)",
+        description="Mounts --workspace at the same path (-v W:W -w W), --gpus all, --ipc=host, never --user; "
+                    "gives written files back to you afterwards. Refuses before Docker starts when the spec "
+                    "or a path in it lies outside the workspace, holds ???, or the results folder already has results.")
+    run.add_argument("--skill", required=True, help="skill name in the bank or a path to a skill folder")
+    run.add_argument("--action", required=True, help="an action of the skill's references/skill_info.yaml")
+    run.add_argument("-e", "--spec", required=True, metavar="SPEC", help="the experiment spec YAML")
+    run.add_argument("--workspace", metavar="W", help="folder mounted at the same path (default: current folder)")
+    run.add_argument("--gpus", choices=["all", "none"], default="all", help="GPU access (default all)")
+    run.add_argument("--trusted-checkpoint", action="store_true",
+                     help="the checkpoint comes from your own TAO train/AutoML run: set "
+                          "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 (evaluate/inference/export/resume only; never for "
+                          "downloaded or untrusted files)")
+    run.add_argument("--dry-run", action="store_true", help="print the exact docker command, run nothing")
+    add_json_flag(run)
+    run.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    import os
+    import shlex
+    from pathlib import Path
+
+    from tao_skill_bank import container
+    from tao_skill_bank.bank import find_bank_root
+    from tao_skill_bank.errors import EXIT_ENVIRONMENT, EXIT_FINDINGS, UserError
+    from tao_skill_bank.oi.skillinfo import load_skill_info, resolve_skill_dir
+    from tao_skill_bank.oi.spec import load_yaml_file
+    from tao_skill_bank.versions import get_value, load_versions
+
+    skill_dir = resolve_skill_dir(args.skill, args.bank)
+    action = load_skill_info(skill_dir).action(args.action)
+    versions = load_versions(find_bank_root(args.bank))
+    image = get_value(versions, action.image_key)
+    workspace = Path(args.workspace or os.getcwd()).resolve()
+    if not workspace.is_dir():
+        raise UserError("workspace folder not found", file=str(workspace), field="--workspace",
+                        fix="pass an existing folder that holds the spec, data and results")
+    spec_path = Path(args.spec).resolve()
+    spec = load_yaml_file(spec_path, "spec")
+    _check_spec(spec, spec_path, workspace)
+    env = _trusted_env(args, spec)
+    output_dir = _refuse_existing_results(spec, action, workspace, spec_path)
+
+    run = container.DockerRun(image=image, entrypoint_args=[*action.entrypoint, "-e", str(spec_path)],
+                              workspace=workspace, gpus=args.gpus == "all", env=env)
+    argv = run.argv()
+    record = {"skill": skill_dir.name, "action": action.name, "image": image, "workspace": str(workspace),
+              "spec": str(spec_path), "env": env, "output_dir": str(output_dir) if output_dir else None,
+              "argv": argv, "command": shlex.join(argv), "dry_run": args.dry_run}
+    if args.dry_run:
+        emit(args, record, record["command"])
+        return 0
+
+    container.require_preflight(container.preflight(
+        image, need_gpu=run.gpus, alternative="--dry-run to get the command for a Docker + GPU host"))
+    log_path = None
+    if output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        log_path = output_dir / LOG_NAME
+    exit_code = container.run(argv, log_path=log_path)
+    results_root = Path(str(spec.get("results_dir") or "")) if spec.get("results_dir") else None
+    if results_root is not None and results_root.exists() and container.is_inside(results_root, workspace):
+        if container.restore_ownership(get_value(versions, "images.helpers.chown"), workspace, results_root) != 0:
+            raise UserError("could not give container-written files back to you", file=str(results_root),
+                            fix=f"sudo chown -R $(id -u):$(id -g) {results_root}", exit_code=EXIT_ENVIRONMENT)
+    record.update(exit_code=exit_code, log=str(log_path) if log_path else None)
+    emit(args, record, f"container exited with {exit_code}" + (f"; log: {log_path}" if log_path else ""))
+    if exit_code != 0:
+        raise UserError(f"container exited with code {exit_code}", file=str(log_path or spec_path),
+                        fix="read the log, fix the spec, rerun with a new results_dir", exit_code=EXIT_FINDINGS)
+    return 0
+
+
+def unset_keys(data, prefix: str = "") -> list[str]:
+    """Dotted keys still holding the `???` placeholder."""
+    if isinstance(data, dict):
+        return [k for key, value in data.items() for k in unset_keys(value, f"{prefix}.{key}" if prefix else str(key))]
+    if isinstance(data, list):
+        return [k for i, value in enumerate(data) for k in unset_keys(value, f"{prefix}[{i}]")]
+    return [prefix] if data == "???" else []
+
+
+def _check_spec(spec: dict, spec_path, workspace) -> None:
+    from tao_skill_bank import container
+    from tao_skill_bank.errors import UserError
+
+    placeholders = unset_keys(spec)
+    if placeholders:
+        raise UserError(f"still '???': {', '.join(placeholders[:6])}", file=str(spec_path), field=placeholders[0],
+                        fix="fill them (tao-skills spec build --set KEY=VALUE) and check with tao-skills spec validate")
+    values = container.host_path_values(spec)
+    home = [key for key, value in values if value.startswith("~")]
+    if home:
+        raise UserError("'~' means the container's home, not yours", file=str(spec_path), field=home[0],
+                        fix="write absolute paths inside the workspace")
+    container.require_inside_workspace(
+        [("-e", spec_path)] + [(key, container.as_container_path(value, workspace)) for key, value in values],
+        workspace)
+
+
+def _trusted_env(args, spec: dict) -> dict:
+    from tao_skill_bank.errors import UserError
+
+    if not args.trusted_checkpoint:
+        return {}
+    resuming = args.action == "train" and bool((spec.get("train") or {}).get("resume_training_checkpoint_path"))
+    if args.action not in CHECKPOINT_LOADING_ACTIONS and not resuming:
+        raise UserError(f"--trusted-checkpoint only applies to {', '.join(CHECKPOINT_LOADING_ACTIONS)} and resumed "
+                        f"training ({RESUME_KEY} set); '{args.action}' loads no full checkpoint",
+                        field="--trusted-checkpoint", fix="drop the flag")
+    return dict(TRUSTED_ENV)
+
+
+def _refuse_existing_results(spec: dict, action, workspace, spec_path):
+    """The folder this action writes into; refuse when an earlier run already wrote there
+    (a resumed train continues its own folder)."""
+    from pathlib import Path
+
+    from tao_skill_bank.container import as_container_path
+    from tao_skill_bank.errors import UserError
+
+    block = spec.get(action.name) if isinstance(spec.get(action.name), dict) else {}
+    explicit = block.get("results_dir")
+    base = spec.get("results_dir")
+    if not explicit and not base:
+        return None
+    output_dir = as_container_path(str(explicit), workspace) if explicit else \
+        as_container_path(str(base), workspace) / action.results_subdir
+    resuming = action.name == "train" and bool(block.get("resume_training_checkpoint_path"))
+    if output_dir.is_dir() and any(output_dir.iterdir()) and not resuming:
+        raise UserError(f"results folder already holds a previous run's files", file=str(output_dir),
+                        field="results_dir", fix="use a new results_dir (tao-skills spec build --job-dir NEW_DIR); "
+                                                 f"to continue training set {RESUME_KEY}")
+    return Path(output_dir)

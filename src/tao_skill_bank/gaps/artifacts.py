@@ -1,0 +1,278 @@
+"""Gap-analysis results folder: compute in memory, then write the documented artifact set.
+
+`analyze` is the local engine (every file); `complete_artifacts` runs after a container run and
+adds whatever the container does not write (threshold.txt when pinned, metrics.json,
+unreachable_kpi.txt) with the same code. Everything is computed before the first write, each file
+is written atomically, and a folder that already holds results is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tao_skill_bank.errors import UserError
+from tao_skill_bank.gaps.config import GapConfig, InferenceTable, TrainInfo, label_codes, \
+    read_inference_table, read_train_config
+
+log = logging.getLogger(__name__)
+
+PARQUET = "kpi_gaps.parquet"
+THRESHOLD = "threshold.txt"
+BREAKDOWN = "weak_samples_breakdown.txt"
+METRICS = "metrics.json"
+UNREACHABLE = "unreachable_kpi.txt"
+RESULT_FILES = (PARQUET, THRESHOLD, BREAKDOWN, METRICS, UNREACHABLE)
+METRICS_SCHEMA_VERSION = 1
+PARQUET_COLUMNS = ("filepath", "label", "siamese_score", "weakness")
+
+
+@dataclass
+class GapResult:
+    results_dir: Path
+    engine: str
+    unreachable: bool
+    threshold: float | None
+    threshold_source: str                  # swept | pinned
+    metrics: dict | None                   # metrics.json content (None when unreachable)
+    unreachable_text: str | None = None
+    breakdown: str | None = None
+    written: list[str] = field(default_factory=list)   # files this call wrote
+    score_column: str = "siamese_score"
+
+    def summary(self) -> dict[str, Any]:
+        data = {"results_dir": str(self.results_dir), "engine": self.engine, "unreachable": self.unreachable,
+                "threshold": self.threshold, "threshold_source": self.threshold_source,
+                "score_column": self.score_column, "written": self.written}
+        if self.metrics:
+            for key in ("precision", "recall", "f1", "confusion", "candidates", "n_samples", "kept_samples",
+                        "kept_rows"):
+                data[key] = self.metrics[key]
+        return data
+
+
+@dataclass
+class Analysis:
+    """Everything the results folder holds, in memory."""
+
+    inference: InferenceTable
+    train: TrainInfo
+    threshold: float | None
+    threshold_source: str
+    metrics: dict | None
+    unreachable_text: str | None
+    breakdown: str | None
+    gaps: Any | None          # pyarrow.Table with PARQUET_COLUMNS
+
+    @property
+    def unreachable(self) -> bool:
+        return self.unreachable_text is not None
+
+
+def refuse_existing_results(results_dir: Path) -> None:
+    present = [name for name in RESULT_FILES if (results_dir / name).exists()]
+    if present:
+        raise UserError(f"already holds results ({', '.join(present)}); refusing to overwrite a previous run",
+                        file=str(results_dir), field="results_dir",
+                        fix="pass a new results_dir, e.g. <exp>/rca_results/$(date +%Y-%m-%d_%H%M%S)")
+
+
+def compute(config: GapConfig, engine_name: str, container_threshold: float | None = None) -> Analysis:
+    """Read the inputs and compute every artifact in memory (no writes)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from tao_skill_bank.gaps import engine
+
+    train = read_train_config(config.train_config)
+    inference = read_inference_table(config.inference_results_dir)
+    table = inference.table
+    scores = table.column("siamese_score").to_numpy()
+    codes, raw_labels = label_codes(table.column("label"))
+    # raw label text -> normalised group id (first-appearance order of the normalised label)
+    names: list[str] = []
+    group_of: dict[str, int] = {}
+    raw_to_group = np.empty(len(raw_labels), dtype=np.int64)
+    for i, raw in enumerate(raw_labels):
+        raw_to_group[i] = group_of.setdefault(engine.normalise_label(raw), len(group_of))
+    names = list(group_of)
+    label_ids = raw_to_group[codes]
+    is_pass = label_ids == group_of[engine.PASS] if engine.PASS in group_of else np.zeros(len(codes), dtype=bool)
+    n_samples, n_pass = len(scores), int(np.count_nonzero(is_pass))
+
+    common = {"schema_version": METRICS_SCHEMA_VERSION, "engine": engine_name, "min_recall": config.min_recall,
+              "top_k_per_label": config.top_k_per_label, "score_column": inference.score_column}
+    if config.swept:
+        choice = engine.choose_threshold(scores, is_pass, config.min_recall)
+        if isinstance(choice, engine.Unreachable):
+            return Analysis(inference, train, None, "swept", None, _unreachable_text(choice, inference), None, None)
+        threshold = choice.threshold
+        if container_threshold is not None and container_threshold != threshold:
+            log.warning("the container chose threshold %r, this engine %r; metrics.json describes the "
+                        "container's", container_threshold, threshold)
+            threshold = container_threshold
+        candidates = {"evaluated": choice.evaluated, "meeting_target": choice.meeting_target}
+        source = "swept"
+    else:
+        threshold, source = float(config.threshold), "pinned"
+        candidates = None
+    confusion = engine.confusion_at(scores, is_pass, threshold)
+    precision, recall, f1 = confusion.rates()
+    if candidates is None:
+        met = confusion.tp + confusion.fn > 0 and recall >= config.min_recall - engine.RECALL_TOLERANCE
+        candidates = {"evaluated": 1, "meeting_target": int(met)}
+        if not met:
+            log.warning("pinned threshold %r gives NO_PASS recall %r, below min_recall=%r", threshold, recall,
+                        config.min_recall)
+
+    weakness = engine.weakness(scores, is_pass, threshold)
+    groups = engine.LabelGroups.build(label_ids, names)
+    kept = engine.top_k_per_label(weakness, groups, config.top_k_per_label)
+    _refuse_escaping_paths(config, inference, kept)
+    kept_weakness = weakness[kept]
+    kept_labels = [names[g] for g in label_ids[kept]]
+    breakdown = engine.breakdown_text(threshold, config.top_k_per_label, n_samples, kept_labels, kept_weakness)
+    columns = engine.expand_per_lighting(
+        _texts(table.column("input_path"), kept), _texts(table.column("object_name"), kept),
+        [raw_labels[c] for c in codes[kept]], scores[kept], kept_weakness, train.lightings, train.image_ext,
+        config.kpi_media_path)
+    gaps = pa.table({"filepath": pa.array(columns["filepath"], pa.string()),
+                     "label": pa.array(columns["label"], pa.string()),
+                     "siamese_score": pa.array(columns["siamese_score"], pa.float64()),
+                     "weakness": pa.array(columns["weakness"], pa.float64())})
+    metrics = {**common, "threshold": threshold, "threshold_source": source,
+               "precision": precision, "recall": recall, "f1": f1, "confusion": confusion.as_dict(),
+               "candidates": candidates, "n_samples": n_samples, "n_pass": n_pass, "n_no_pass": n_samples - n_pass,
+               "per_label": engine.per_label_stats(weakness, groups),
+               "kept_samples": int(len(kept)), "kept_rows": gaps.num_rows,
+               "lightings": list(train.lightings), "image_ext": train.image_ext}
+    return Analysis(inference, train, threshold, source, metrics, None, breakdown, gaps)
+
+
+def _texts(column, rows) -> list[str]:
+    import pyarrow as pa
+
+    return [str(v) for v in column.take(pa.array(rows, pa.int64())).cast(pa.string()).to_pylist()]
+
+
+def _refuse_escaping_paths(config: GapConfig, inference: InferenceTable, kept) -> None:
+    """input_path/object_name of the samples we emit must stay under kpi_media_path."""
+    from tao_skill_bank.gaps.engine import escaping_paths
+
+    checks = [("object_name", _texts(inference.table.column("object_name"), kept), False)]
+    if config.kpi_media_path:
+        checks.insert(0, ("input_path", _texts(inference.table.column("input_path"), kept), False))
+    for column, values, allow_absolute in checks:
+        bad = escaping_paths(values, allow_absolute=allow_absolute)
+        if bad:
+            shown = ", ".join(repr(values[i]) for i in bad[:3])
+            raise UserError(f"{len(bad)} value(s) would escape kpi_media_path ({shown}): '..' or absolute",
+                            file=str(inference.path), field=column,
+                            fix=f"make {column} relative to kpi_media_path without '..' parts")
+
+
+def _unreachable_text(choice, inference: InferenceTable) -> str:
+    best = "n/a" if choice.best_recall is None else repr(choice.best_recall)
+    at = "n/a" if choice.best_threshold is None else repr(choice.best_threshold)
+    return "\n".join([
+        f"KPI unreachable: no decision threshold reaches NO_PASS recall >= {choice.min_recall!r}.",
+        f"Reason: {choice.reason}.",
+        "",
+        f"min_recall: {choice.min_recall!r}",
+        f"best_achievable_recall: {best}",
+        f"best_recall_threshold: {at}",
+        f"candidates_evaluated: {choice.evaluated}",
+        f"n_samples: {choice.n_samples}",
+        f"n_pass: {choice.n_pass}",
+        f"n_no_pass: {choice.n_no_pass}",
+        f"inference_csv: {inference.path}",
+        "",
+        "Next step: the model (or the labels) cannot meet this KPI at any operating point; retrain with "
+        "more NO_PASS examples or relabel, then rerun the gap analysis.",
+    ]) + "\n"
+
+
+def write(analysis: Analysis, results_dir: Path, only_missing: bool = False) -> list[str]:
+    """Write the artifact set; with only_missing, keep any file already there (a container's)."""
+    from tao_skill_bank import fsutil
+
+    results_dir.mkdir(parents=True, exist_ok=True)
+    planned: list[tuple[str, Any]] = []
+    if analysis.unreachable:
+        planned.append((UNREACHABLE, analysis.unreachable_text))
+    else:
+        planned += [(PARQUET, analysis.gaps), (BREAKDOWN, analysis.breakdown),
+                    (THRESHOLD, str(float(analysis.threshold))), (METRICS, analysis.metrics)]
+    written = []
+    for name, content in planned:
+        path = results_dir / name
+        if only_missing and path.exists():
+            continue
+        if name == PARQUET:
+            import pyarrow.parquet as pq
+            fsutil.atomic_write_with(path, lambda tmp, table=content: pq.write_table(table, tmp))
+        elif name == METRICS:
+            fsutil.atomic_write_json(path, content)
+        else:
+            fsutil.atomic_write_text(path, content)
+        written.append(name)
+    return written
+
+
+def _result(analysis: Analysis, results_dir: Path, engine_name: str, written: list[str]) -> GapResult:
+    return GapResult(results_dir=results_dir, engine=engine_name, unreachable=analysis.unreachable,
+                     threshold=analysis.threshold, threshold_source=analysis.threshold_source,
+                     metrics=analysis.metrics, unreachable_text=analysis.unreachable_text,
+                     breakdown=analysis.breakdown, written=written, score_column=analysis.inference.score_column)
+
+
+def analyze(config: GapConfig, engine_name: str = "local") -> GapResult:
+    """Local engine: every artifact (or unreachable_kpi.txt alone) in results_dir."""
+    results_dir = Path(config.results_dir)
+    refuse_existing_results(results_dir)
+    analysis = compute(config, engine_name)
+    return _result(analysis, results_dir, engine_name, write(analysis, results_dir))
+
+
+def complete_artifacts(config: GapConfig, engine_name: str = "docker") -> GapResult:
+    """After a container run: add the files it does not write, from inference.csv, same code.
+    The container's own threshold.txt (if any) is the threshold the metrics describe."""
+    results_dir = Path(config.results_dir)
+    for name in (METRICS, UNREACHABLE):
+        if (results_dir / name).exists():
+            raise UserError(f"already holds {name}; artifacts were completed before", file=str(results_dir),
+                            field="results_dir", fix="pass a new results_dir")
+    container_threshold = _read_threshold(results_dir / THRESHOLD) if config.swept else None
+    analysis = compute(config, engine_name, container_threshold=container_threshold)
+    return _result(analysis, results_dir, engine_name, write(analysis, results_dir, only_missing=True))
+
+
+def _read_threshold(path: Path) -> float | None:
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"not a number: {text[:40]!r}", file=str(path), field="threshold",
+                        fix="rerun the container into a new results_dir")
+    if not math.isfinite(value):
+        raise UserError("not a finite number", file=str(path), field="threshold", fix="rerun into a new results_dir")
+    return value
+
+
+def load_metrics(results_dir: str | Path) -> dict:
+    path = Path(results_dir) / METRICS
+    if not path.is_file():
+        hint = "the KPI was unreachable: read unreachable_kpi.txt" if (Path(results_dir) / UNREACHABLE).is_file() \
+            else "run `tao-skills gap_analysis vcn_aoi ...` into this folder first"
+        raise UserError("metrics.json not found", file=str(path), field="metrics.json", fix=hint)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"not valid JSON ({exc.msg} at line {exc.lineno})", file=str(path), field="metrics.json",
+                        fix="rerun the gap analysis into a new results_dir")

@@ -1,0 +1,388 @@
+"""`tao-skills gaps run`: the one command that produces a whole gap analysis results folder.
+
+Order matters: every input is found and checked (CSV, train YAML, knobs, and that image paths
+resolve) before the results folder is created, so a bad input leaves nothing behind. Then: a new
+`EXP/rca_results/<YYYY-MM-DD_HHMMSS>/` (an existing name gets `_2`, `_3`, ... — never reused),
+the spec, the engine, the score plot, and the sanity summary whose last line is
+`results_dir: <abs path>`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
+from tao_skill_bank.output import add_json_flag, emit
+
+log = logging.getLogger(__name__)
+
+SPEC_NAME = "vcn_aoi_spec.yaml"
+TIMESTAMP_FORMAT = "%Y-%m-%d_%H%M%S"
+PATH_SAMPLE_ROWS = 50
+MAX_SUFFIX = 1000
+
+
+@dataclass
+class RunRequest:
+    exp_dir: str
+    dataset_root: str
+    inference_dir: str | None = None
+    train_config: str | None = None
+    min_recall: float | None = None
+    top_k: int | None = None
+    threshold: float | None = None
+    engine: str = "auto"
+    out: str | None = None
+    workspace: str | None = None
+    dry_run: bool = False
+
+
+# ---- finding the inputs -------------------------------------------------------------------------
+
+def find_inference_dir(exp_dir: Path, explicit: str | None) -> Path:
+    """--inference-dir, else EXP/inference/latest/, else the one EXP/inference/<name>/ with a CSV."""
+    if explicit:
+        folder = Path(explicit).expanduser()
+        if folder.is_file() and folder.name == "inference.csv":
+            folder = folder.parent  # forgive passing the CSV itself
+        if not (folder / "inference.csv").is_file():
+            raise UserError("no inference.csv in this folder", file=str(folder), field="--inference-dir",
+                            fix="pass the folder that holds inference.csv, e.g. EXP/inference/latest")
+        return folder.resolve()
+    root = exp_dir / "inference"
+    if (root / "latest" / "inference.csv").is_file():
+        return (root / "latest").resolve()
+    candidates = sorted(p.parent for p in root.glob("*/inference.csv")) if root.is_dir() else []
+    if (root / "inference.csv").is_file():
+        candidates.insert(0, root)
+    if len(candidates) == 1:
+        return candidates[0].resolve()
+    if not candidates:
+        raise UserError("no inference.csv under EXP/inference/latest/ or EXP/inference/<name>/",
+                        file=str(exp_dir), field="--inference-dir",
+                        fix="run VCN inference first, or pass --inference-dir DIR holding inference.csv")
+    listed = ", ".join(str(c) for c in candidates)
+    raise UserError(f"several inference runs: {listed}", file=str(root), field="--inference-dir",
+                    fix="pick one with --inference-dir DIR")
+
+
+def find_train_config(exp_dir: Path, explicit: str | None) -> Path:
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise UserError("train config not found", file=str(path), field="--train-config",
+                            fix="pass the VCN train YAML used for this experiment")
+        return path.resolve()
+    for name in ("train.yaml", "train.yml"):
+        if (exp_dir / name).is_file():
+            return (exp_dir / name).resolve()
+    candidates = sorted(str(p) for p in (*exp_dir.glob("*.yaml"), *exp_dir.glob("*.yml"), *exp_dir.glob("specs/*.yaml")))
+    listed = f"candidates: {', '.join(candidates[:8])}" if candidates else "no YAML files in EXP"
+    raise UserError(f"no EXP/train.yaml ({listed})", file=str(exp_dir), field="--train-config",
+                    fix="pass --train-config FILE (the VCN train YAML with dataset.classify.input_map)")
+
+
+# ---- image path preflight (pure, with an injectable `exists`) -----------------------------------
+
+@dataclass
+class PathCheck:
+    sampled_rows: int
+    resolved_rows: int
+    missing_examples: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"sampled_rows": self.sampled_rows, "resolved_rows": self.resolved_rows,
+                "missing_examples": self.missing_examples}
+
+
+def sample_rows(rows: list[tuple[str, str]], limit: int = PATH_SAMPLE_ROWS) -> list[tuple[str, str]]:
+    """Evenly spread rows (first and last included) so one bad folder cannot hide."""
+    if len(rows) <= limit:
+        return list(rows)
+    step = (len(rows) - 1) / (limit - 1)
+    return [rows[round(i * step)] for i in range(limit)]
+
+
+def image_path(root: Path, input_path: str, object_name: str, lighting: str, image_ext: str) -> Path:
+    return root / input_path / f"{object_name}_{lighting}{image_ext}"
+
+
+def check_image_paths(rows: list[tuple[str, str]], root: Path, lightings: list[str], image_ext: str,
+                      exists: Callable[[Path], bool] = Path.is_file) -> PathCheck:
+    """A row resolves when every lighting's image exists under root."""
+    check = PathCheck(sampled_rows=len(rows), resolved_rows=0)
+    for input_path, object_name in rows:
+        missing = [image_path(root, input_path, object_name, l, image_ext) for l in lightings]
+        missing = [p for p in missing if not exists(p)]
+        if not missing:
+            check.resolved_rows += 1
+        elif len(check.missing_examples) < 3:
+            check.missing_examples.append(str(missing[0]))
+    return check
+
+
+def diagnose_paths(rows: list[tuple[str, str]], root: Path, lightings: list[str], image_ext: str,
+                   extra_roots: list[Path]) -> tuple[str, str]:
+    """(what is wrong, the fix) when no sampled row resolves: another extension, another root,
+    other lighting names, or images simply absent."""
+    probe = rows[: min(5, len(rows))]
+    found_ext: set[str] = set()
+    found_lightings: set[str] = set()
+    for input_path, object_name in probe:
+        folder = root / input_path
+        if not folder.is_dir():
+            continue
+        for candidate in folder.glob(f"{object_name}_*"):
+            suffix = candidate.name[len(object_name) + 1:]
+            lighting, dot, ext = suffix.rpartition(".")
+            if lighting in lightings and dot:
+                found_ext.add(f".{ext}")
+            elif dot:
+                found_lightings.add(lighting)
+    if found_ext:
+        ext = sorted(found_ext)[0]
+        return (f"images exist with extension {ext}, but the train config says image_ext {image_ext!r}",
+                f"set dataset.classify.image_ext: {ext} in a copy of the train YAML and pass --train-config COPY")
+    if found_lightings:
+        return (f"image names use lightings {sorted(found_lightings)[:6]}, not the input_map {lightings}",
+                "pass --train-config with the input_map the images were captured with")
+    for other in extra_roots:
+        for ext in dict.fromkeys([image_ext, ".png", ".jpg", ".jpeg", ".bmp"]):
+            if check_image_paths(probe, other, lightings, ext).resolved_rows:
+                fix = f"pass --dataset-root {shlex.quote(str(other))}"
+                if ext != image_ext:
+                    fix += f" and set dataset.classify.image_ext: {ext} (copy of the train YAML via --train-config)"
+                return (f"the images are under {other}, not {root}", fix)
+    return (f"no image found for input_path/object_name under {root}",
+            "pass --dataset-root as the folder that input_path is relative to "
+            "(images are ROOT/<input_path>/<object_name>_<lighting><image_ext>)")
+
+
+def candidate_roots(root: Path, exp_dir: Path) -> list[Path]:
+    """Plausible dataset roots near the one given and near the experiment (bounded listing)."""
+    seen: list[Path] = []
+
+    def add(path: Path) -> None:
+        if path.is_dir() and path not in seen and path != root:
+            seen.append(path)
+
+    for base in (root, exp_dir):
+        for parent in list(base.parents)[:2]:
+            add(parent)
+        add(base)
+        if base.is_dir():
+            for child in sorted(base.iterdir())[:50]:
+                add(child)
+    return seen
+
+
+def preflight_paths(frame, root: Path, exp_dir: Path, lightings: list[str], image_ext: str) -> PathCheck:
+    rows = sample_rows(list(zip(frame["input_path"].astype(str), frame["object_name"].astype(str))))
+    check = check_image_paths(rows, root, lightings, image_ext)
+    if check.resolved_rows == 0:
+        problem, fix = diagnose_paths(rows, root, lightings, image_ext, candidate_roots(root, exp_dir))
+        raise UserError(f"none of {check.sampled_rows} sampled rows resolve to images "
+                        f"(e.g. {check.missing_examples[0]}): {problem}", field="--dataset-root", fix=fix)
+    if check.resolved_rows < check.sampled_rows:
+        log.warning("%d of %d sampled rows have missing images (e.g. %s); the analysis runs, the spot "
+                    "check reports any missing image", check.sampled_rows - check.resolved_rows,
+                    check.sampled_rows, check.missing_examples[0])
+    return check
+
+
+# ---- the results folder -------------------------------------------------------------------------
+
+def timestamped_name(now: datetime) -> str:
+    return now.strftime(TIMESTAMP_FORMAT)
+
+
+def new_results_dir(parent: Path, now: datetime, create: bool = True) -> Path:
+    """parent/<timestamp>, or <timestamp>_2, _3, ... if taken (atomic mkdir, never reused)."""
+    base = timestamped_name(now)
+    if create:
+        parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, MAX_SUFFIX + 1):
+        candidate = parent / (base if n == 1 else f"{base}_{n}")
+        if not create:
+            if not candidate.exists():
+                return candidate
+            continue
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise UserError(f"{MAX_SUFFIX} results folders named {base}* already exist", file=str(parent),
+                    fix="clean up old runs or pass --out DIR")
+
+
+def custom_results_dir(out: Path, create: bool = True) -> Path:
+    out = Path(os.path.abspath(out.expanduser()))
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError("--out exists and is not empty; refusing to mix with a previous run", file=str(out),
+                        field="--out", fix="pass a new or empty folder (the tool creates it)")
+    if create:
+        out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+# ---- the run ------------------------------------------------------------------------------------
+
+def build_config(req: RunRequest, inference_dir: Path, train_config: Path, dataset_root: Path, results_dir: Path):
+    from tao_skill_bank.gaps.config import load_config
+
+    overrides = [f"inference_results_dir={inference_dir}", f"train_config={train_config}",
+                 f"kpi_media_path={dataset_root}", f"results_dir={results_dir}"]
+    for key, value in (("min_recall", req.min_recall), ("top_k_per_label", req.top_k), ("threshold", req.threshold)):
+        if value is not None:
+            overrides.append(f"{key}={value}")
+    return load_config(None, overrides)
+
+
+def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -> dict:
+    from tao_skill_bank.gaps.config import read_inference_csv, read_train_config, write_spec
+    from tao_skill_bank.gaps.engines import run_gap_analysis
+
+    exp_dir = Path(req.exp_dir).expanduser().resolve()
+    if not exp_dir.is_dir():
+        raise UserError("experiment folder not found", file=str(exp_dir), field="--exp-dir",
+                        fix="pass the VCN experiment folder (holds inference/ and train.yaml)")
+    dataset_root = Path(req.dataset_root).expanduser().resolve()
+    if not dataset_root.is_dir():
+        raise UserError("dataset root not found", file=str(dataset_root), field="--dataset-root",
+                        fix="pass the image folder that input_path in inference.csv is relative to")
+    inference_dir = find_inference_dir(exp_dir, req.inference_dir)
+    train_config = find_train_config(exp_dir, req.train_config)
+    planned = custom_results_dir(Path(req.out), create=False) if req.out else \
+        new_results_dir(exp_dir / "rca_results", now or datetime.now(), create=False)
+    config = build_config(req, inference_dir, train_config, dataset_root, planned)  # validates the knobs
+    train = read_train_config(train_config)
+    frame, score_column = read_inference_csv(inference_dir)
+    path_check = preflight_paths(frame, dataset_root, exp_dir, list(train.lightings), train.image_ext)
+    if req.dry_run:
+        outcome = run_gap_analysis(config, engine=req.engine, workspace=_workspace(req), dry_run=True,
+                                   bank=Path(bank) if bank else None)
+        return {"dry_run": True, "results_dir": str(planned), "engine": outcome.engine, "why": outcome.reason,
+                "command": outcome.command, "spec": config.as_dict(), "path_check": path_check.as_dict(),
+                "exit_code": outcome.exit_code}
+
+    results_dir = custom_results_dir(Path(req.out)) if req.out else \
+        new_results_dir(exp_dir / "rca_results", now or datetime.now())
+    config.results_dir = str(results_dir)
+    write_spec(config, results_dir / SPEC_NAME)
+    try:
+        outcome = run_gap_analysis(config, engine=req.engine, workspace=_workspace(req), dry_run=False,
+                                   bank=Path(bank) if bank else None)
+    except UserError:
+        _drop_if_only_spec(results_dir)
+        raise
+    plot = _draw_plot(frame, results_dir)
+    from tao_skill_bank.gaps.summary import load_summary
+
+    facts = load_summary(results_dir) if _has_artifacts(results_dir) else \
+        {"results_dir": str(results_dir), "status": "failed", "notes": [], "next": []}
+    facts.update({"engine": outcome.engine, "why": outcome.reason, "exit_code": outcome.exit_code,
+                  "command": outcome.command, "score_column": facts.get("score_column") or score_column,
+                  "path_check": path_check.as_dict(), "score_plot": plot, "spec": str(results_dir / SPEC_NAME)})
+    if outcome.exit_code != 0 and not outcome.unreachable:
+        facts["notes"].append(f"engine exited {outcome.exit_code}; see run_record.json and the log above, fix the "
+                              f"cause and rerun `tao-skills gaps run` (a new folder is created)")
+    return facts
+
+
+def _workspace(req: RunRequest) -> Path | None:
+    return Path(req.workspace).expanduser().resolve() if req.workspace else None
+
+
+def _has_artifacts(results_dir: Path) -> bool:
+    from tao_skill_bank.gaps.summary import GAP_ARTIFACTS
+
+    return any((results_dir / name).exists() for name in GAP_ARTIFACTS)
+
+
+def _drop_if_only_spec(results_dir: Path) -> None:
+    """A run that failed before the engine wrote anything leaves no empty folder behind."""
+    try:
+        if [p.name for p in results_dir.iterdir()] == [SPEC_NAME]:
+            (results_dir / SPEC_NAME).unlink()
+            results_dir.rmdir()
+    except OSError:
+        pass
+
+
+def _draw_plot(frame, results_dir: Path) -> str | None:
+    """score_distribution.png from the full CSV; the threshold line when there is one."""
+    from tao_skill_bank.gaps.plots import draw_score_distribution
+    from tao_skill_bank.gaps.summary import SCORE_PLOT, THRESHOLD
+
+    threshold_file = results_dir / THRESHOLD
+    threshold = float(threshold_file.read_text().strip()) if threshold_file.is_file() else None
+    scores_by_label = {str(label): group.tolist()
+                       for label, group in frame.groupby(frame["label"].astype(str).str.strip().str.upper(),
+                                                         sort=False)["siamese_score"]}
+    try:
+        draw_score_distribution(scores_by_label, threshold, results_dir / SCORE_PLOT)
+    except OSError as exc:  # a plot must never cost the analysis
+        log.warning("score plot not written: %s", exc)
+        return None
+    return str(results_dir / SCORE_PLOT)
+
+
+def run_text(facts: dict) -> str:
+    from tao_skill_bank.gaps.summary import summary_text
+
+    if facts.get("dry_run"):
+        command = facts.get("command")
+        lines = [f"dry run: engine {facts['engine']} ({facts['why']})",
+                 f"image paths: {facts['path_check']['resolved_rows']}/{facts['path_check']['sampled_rows']} sampled rows resolve",
+                 "command: " + (shlex.join(command) if command else "(local engine, in-process)"),
+                 "nothing written",
+                 f"results_dir: {facts['results_dir']}"]
+        return "\n".join(lines)
+    head = [f"engine: {facts['engine']} ({facts['why']})"]
+    pc = facts["path_check"]
+    head.append(f"image paths: {pc['resolved_rows']}/{pc['sampled_rows']} sampled rows resolve")
+    if facts.get("score_plot"):
+        head.append(f"score plot: {facts['score_plot']}")
+    body = summary_text({**facts, "engine": None})
+    return "\n".join(head) + "\n" + body
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="run the whole gap analysis into a new EXP/rca_results/<timestamp>/",
+                       description="Find inference.csv and the train YAML, check image paths, create a new "
+                                   "timestamped results folder, write the spec, run the engine, draw the score "
+                                   "plot and print the sanity summary. Last line: results_dir: <path>. "
+                                   "Exit 4 = KPI unreachable (folder still written).")
+    p.add_argument("--exp-dir", required=True, metavar="EXP", help="experiment folder (inference/, train.yaml)")
+    p.add_argument("--dataset-root", required=True, metavar="ROOT", help="image root input_path is relative to")
+    p.add_argument("--inference-dir", metavar="DIR", help="folder holding inference.csv (default: found under EXP/inference/)")
+    p.add_argument("--train-config", metavar="FILE", help="VCN train YAML (default: EXP/train.yaml)")
+    p.add_argument("--min-recall", type=float, metavar="R", help="NO_PASS recall target in [0, 1] (default 1.0)")
+    p.add_argument("--top-k", type=int, metavar="K", help="weakest samples kept per label (default 50)")
+    p.add_argument("--threshold", type=float, metavar="T", help="pin the threshold instead of sweeping")
+    p.add_argument("--engine", choices=("auto", "local", "docker"), default="auto",
+                   help="auto = container when Docker, GPU and image are present, else local (default)")
+    p.add_argument("--workspace", metavar="W", help="folder mounted into the container (docker engine)")
+    p.add_argument("--out", metavar="DIR", help="custom results folder (new or empty) instead of EXP/rca_results/<timestamp>")
+    p.add_argument("--dry-run", action="store_true", help="check inputs and print the plan and command; write nothing")
+    add_json_flag(p)
+    p.set_defaults(func=_handle)
+
+
+def _handle(args) -> int:
+    req = RunRequest(exp_dir=args.exp_dir, dataset_root=args.dataset_root, inference_dir=args.inference_dir,
+                     train_config=args.train_config, min_recall=args.min_recall, top_k=args.top_k,
+                     threshold=args.threshold, engine=args.engine, out=args.out, workspace=args.workspace,
+                     dry_run=args.dry_run)
+    facts = run(req, bank=args.bank)
+    emit(args, facts, run_text(facts))
+    sys.stdout.flush()
+    return int(facts.get("exit_code") or 0)

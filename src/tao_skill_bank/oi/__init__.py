@@ -1,0 +1,2 @@
+"""Optical inspection skills: TAO schema translation, spec build/validate, AutoML routing,
+checkpoints, datasets, platform-filled spec parameters."""

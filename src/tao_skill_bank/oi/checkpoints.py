@@ -1,0 +1,250 @@
+"""Pick a checkpoint from a train (or AutoML) results tree — exactly as asked, never a guess.
+
+Files: `model_epoch_<EEE>_step_<SSSSS>.pth` (one per checkpoint interval) and `model_best_*.pth`
+(a checkpointer keeping the best). Searched recursively, so AutoML child folders
+(`experiment_<n>/`, `<job-id>/`) count. Selections:
+- `latest`: highest (epoch, step) — only when the user asked for the latest;
+- `best`: the `model_best_*` file; when several children hold one, the AutoML summary decides
+  (a `best_model/` folder, or a controller json naming or scoring the children), else ambiguity;
+- `epoch=N` / `step=N`: exactly that epoch / step; several matches are an ambiguity.
+Pure core: `parse_selection`, `classify`, `select_checkpoint`. Adapter: `scan_results`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tao_skill_bank.errors import UserError
+
+EPOCH_RE = re.compile(r"^model_epoch_(\d+)_step_(\d+)\.pth$")
+BEST_RE = re.compile(r"^model_best[_.].*\.pth$|^model_best\.pth$")
+BEST_MODEL_DIR = "best_model"
+# AutoML controller summaries: a list of child records ({id|job_id, status, result, ...}), or
+# a mapping naming the best child. The metric monitored for optical inspection is val_acc
+# (higher is better).
+CONTROLLER_FILES = ("controller.json", "automl_controller.json")
+SELECT_HELP = "latest | best | epoch=N | step=N"
+_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    path: str                   # relative to the results folder, '/'-separated
+    kind: str                   # epoch | best
+    epoch: int | None = None
+    step: int | None = None
+
+    @property
+    def child(self) -> str:
+        """First folder under the results dir ('' for files at the top)."""
+        parts = self.path.split("/")
+        return parts[0] if len(parts) > 1 else ""
+
+
+@dataclass(frozen=True)
+class Selection:
+    kind: str                   # latest | best | epoch | step
+    value: int | None = None
+
+    def __str__(self) -> str:
+        return self.kind if self.value is None else f"{self.kind}={self.value}"
+
+
+@dataclass(frozen=True)
+class AutomlSummary:
+    """What an AutoML results folder says about its best child (both may be empty)."""
+    best_model_files: list[str] = field(default_factory=list)   # checkpoints under best_model/
+    best_child: str | None = None                                # child folder of the best experiment
+    best_epoch: int | None = None
+    source: str = ""                                             # file that said so
+
+
+def parse_selection(text: str) -> Selection:
+    value = (text or "").strip().lower()
+    if value in ("latest", "best"):
+        return Selection(value)
+    match = re.fullmatch(r"(epoch|step)\s*[=:]\s*(\d+)", value)
+    if match:
+        return Selection(match.group(1), int(match.group(2)))
+    raise UserError(f"unknown selection '{text}'", field="--select", fix=f"use one of: {SELECT_HELP}")
+
+
+def classify(relative_path: str) -> Checkpoint | None:
+    name = relative_path.rsplit("/", 1)[-1]
+    match = EPOCH_RE.match(name)
+    if match:
+        return Checkpoint(relative_path, "epoch", int(match.group(1)), int(match.group(2)))
+    if BEST_RE.match(name):
+        return Checkpoint(relative_path, "best")
+    return None
+
+
+def _listing(checkpoints: list[Checkpoint]) -> str:
+    names = [c.path for c in checkpoints]
+    more = f" (+{len(names) - _SHOWN} more)" if len(names) > _SHOWN else ""
+    return ", ".join(names[:_SHOWN]) + more
+
+
+def _ambiguous(selection: Selection, candidates: list[Checkpoint], results_dir: str, fix: str) -> UserError:
+    return UserError(f"{len(candidates)} checkpoints match --select {selection}: {_listing(candidates)}",
+                     file=results_dir, field="--select", fix=fix)
+
+
+def select_checkpoint(checkpoints: list[Checkpoint], selection: Selection, *, results_dir: str = "",
+                      summary: AutomlSummary | None = None) -> Checkpoint:
+    """The one checkpoint `selection` names, or a UserError listing what was found."""
+    summary = summary or AutomlSummary()
+    ordered = sorted(checkpoints, key=lambda c: c.path)
+    if not ordered:
+        raise UserError("no checkpoints found (looked for model_epoch_<E>_step_<S>.pth and model_best_*.pth, "
+                        "recursively)", file=results_dir, field="--select",
+                        fix="point at the train job's results folder, or check that training saved a checkpoint")
+    # best_model/ holds AutoML's copy of the winner: it only answers "best", not epoch/step/latest
+    epochs = [c for c in ordered if c.kind == "epoch" and c.path not in summary.best_model_files] or \
+        [c for c in ordered if c.kind == "epoch"]
+    if selection.kind == "latest":
+        if not epochs:
+            raise UserError(f"no model_epoch_* checkpoint to call latest; found: {_listing(ordered)}",
+                            file=results_dir, field="--select", fix="use --select best")
+        top = max((c.epoch, c.step) for c in epochs)
+        tied = [c for c in epochs if (c.epoch, c.step) == top]
+        if len(tied) > 1:
+            raise _ambiguous(selection, tied, results_dir,
+                             "point RESULTS_DIR at one AutoML child folder, or pick a path from the list")
+        return tied[0]
+    if selection.kind in ("epoch", "step"):
+        attr = selection.kind
+        matches = [c for c in epochs if getattr(c, attr) == selection.value]
+        if not matches:
+            available = sorted({getattr(c, attr) for c in epochs})
+            raise UserError(f"no checkpoint for {selection}; available {attr}s: {available or 'none'}",
+                            file=results_dir, field="--select",
+                            fix=f"choose one of the available {attr}s (found: {_listing(ordered)})")
+        if len(matches) > 1:
+            other = "step" if attr == "epoch" else "epoch"
+            raise _ambiguous(selection, matches, results_dir,
+                             f"add the {other} (--select {other}=N) or point RESULTS_DIR at one child folder")
+        return matches[0]
+    return _select_best(ordered, selection, results_dir, summary)
+
+
+def _select_best(ordered: list[Checkpoint], selection: Selection, results_dir: str,
+                 summary: AutomlSummary) -> Checkpoint:
+    bests = [c for c in ordered if c.kind == "best"]
+    if summary.best_model_files:
+        chosen = [c for c in ordered if c.path in summary.best_model_files]
+        preferred = [c for c in chosen if c.kind == "best"] or chosen
+        if len(preferred) == 1:
+            return preferred[0]
+        raise _ambiguous(selection, preferred, results_dir, "pick a path from best_model/ explicitly")
+    if len(bests) == 1:
+        return bests[0]
+    if summary.best_child is not None:
+        in_child = [c for c in ordered if c.child == summary.best_child]
+        child_bests = [c for c in in_child if c.kind == "best"]
+        if len(child_bests) == 1:
+            return child_bests[0]
+        if summary.best_epoch is not None:
+            at_epoch = [c for c in in_child if c.kind == "epoch" and c.epoch == summary.best_epoch]
+            if len(at_epoch) == 1:
+                return at_epoch[0]
+        if in_child and len(in_child) == 1:
+            return in_child[0]
+        raise UserError(f"{summary.source} names '{summary.best_child}' as the best AutoML child, but its "
+                        f"checkpoints do not single one out: {_listing(in_child) or 'none found'}",
+                        file=results_dir, field="--select", fix="choose --select epoch=N or a path from the list")
+    if not bests:
+        raise UserError(f"no model_best_* checkpoint and no AutoML summary (best_model/, controller.json); "
+                        f"found: {_listing(ordered)}", file=results_dir, field="--select",
+                        fix="ask which epoch to use, then --select epoch=N (or --select latest if the user asked for it)")
+    raise _ambiguous(selection, bests, results_dir,
+                     "no AutoML summary (best_model/ or controller.json) says which child won: point "
+                     "RESULTS_DIR at the winning child folder or pick a path from the list")
+
+
+def best_from_controller(data, children: set[str]) -> tuple[str | None, int | None]:
+    """(best child folder, best epoch) from a controller json, or (None, None).
+
+    Accepts {"best_job_id"|"best_experiment"|"best_child": X, "best_epoch_number": N} or a list of
+    child records {id|job_id, status, result, best_epoch_number}; the highest result among
+    finished children wins (val_acc), a tie means no answer."""
+    def child_name(record_id) -> str | None:
+        for name in (str(record_id), f"experiment_{record_id}"):
+            if name in children:
+                return name
+        return None
+
+    if isinstance(data, dict):
+        for key in ("best_job_id", "best_experiment", "best_child", "best_id"):
+            if key in data:
+                epoch = data.get("best_epoch_number")
+                return child_name(data[key]), int(epoch) if isinstance(epoch, int) else None
+        data = data.get("recommendations") or data.get("experiments") or []
+    if not isinstance(data, list):
+        return None, None
+    scored = []
+    for record in data:
+        if not isinstance(record, dict) or not isinstance(record.get("result"), (int, float)):
+            continue
+        if str(record.get("status", "success")).lower() not in ("success", "done", "completed", "finished"):
+            continue
+        name = child_name(record.get("job_id", record.get("id")))
+        if name is not None:
+            epoch = record.get("best_epoch_number")
+            scored.append((float(record["result"]), name, epoch if isinstance(epoch, int) else None))
+    if not scored:
+        return None, None
+    top = max(s[0] for s in scored)
+    winners = [s for s in scored if s[0] == top]
+    return (winners[0][1], winners[0][2]) if len(winners) == 1 else (None, None)
+
+
+def scan_results(results_dir: Path) -> tuple[list[Checkpoint], AutomlSummary]:
+    """All checkpoints under results_dir (relative paths) and the AutoML summary, if any."""
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise UserError("results folder not found", file=str(root),
+                        fix="pass the train job's results folder (the one holding model_epoch_*.pth or AutoML children)")
+    checkpoints = []
+    for path in sorted(root.rglob("*.pth")):
+        found = classify(path.relative_to(root).as_posix())
+        if found is not None:
+            checkpoints.append(found)
+    best_model_files = [c.path for c in checkpoints if BEST_MODEL_DIR in c.path.split("/")[:-1]]
+    best_child, best_epoch, source = None, None, ""
+    if not best_model_files:
+        children = {p.name for p in root.iterdir() if p.is_dir()}
+        for name in CONTROLLER_FILES:
+            controller = root / name
+            if controller.is_file():
+                try:
+                    data = json.loads(controller.read_text(encoding="utf-8"))
+                except ValueError as exc:
+                    raise UserError(f"AutoML controller file is not JSON ({exc})", file=str(controller),
+                                    fix="repair or remove it")
+                best_child, best_epoch = best_from_controller(data, children)
+                source = name
+                break
+    return checkpoints, AutomlSummary(best_model_files, best_child, best_epoch, source)
+
+
+def checkpoint_record(results_dir: Path, select: str) -> dict:
+    """The selected checkpoint's absolute path plus how it was chosen (what `checkpoint resolve` prints)."""
+    selection = parse_selection(select)
+    checkpoints, summary = scan_results(results_dir)
+    chosen = select_checkpoint(checkpoints, selection, results_dir=str(results_dir), summary=summary)
+    decided_by = None
+    if selection.kind == "best":
+        n_best = sum(c.kind == "best" for c in checkpoints)
+        decided_by = (BEST_MODEL_DIR + "/" if summary.best_model_files
+                      else "the only model_best_* file" if n_best == 1 else summary.source)
+    return {"checkpoint": str(Path(results_dir).resolve() / chosen.path), "select": str(selection),
+            "kind": chosen.kind, "epoch": chosen.epoch, "step": chosen.step, "child": chosen.child or None,
+            "decided_by": decided_by, "n_found": len(checkpoints)}
+
+
+def resolve_checkpoint(results_dir: Path, select: str) -> Path:
+    return Path(checkpoint_record(results_dir, select)["checkpoint"])

@@ -1,0 +1,105 @@
+"""The template override table: where a shipped spec template departs from the generated schema
+`default`, and where it deliberately does not.
+
+The schema `default` of nvidia-tao-core 7.3.0 is not always what the container does when a key
+is absent (the runtime default), and one value is not a value at all. Every difference we know
+of is decided here, one row each, with the reason; docs/schemas.md repeats the table for
+maintainers (a test keeps them in step). Regeneration fails when a row's `schema_default` no
+longer matches the schema, so an upstream change forces a new decision instead of drifting.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from tao_skill_bank.errors import EXIT_FINDINGS, UserError
+
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class TemplateDecision:
+    key: str                  # dotted spec key
+    schema_default: Any       # what the generated schema says (checked at regeneration)
+    runtime_default: Any      # what the container uses when the key is absent
+    template_value: Any       # what the shipped template carries
+    reason: str
+
+    @property
+    def overrides(self) -> bool:
+        return self.template_value != self.schema_default
+
+
+TEMPLATE_DECISIONS: list[TemplateDecision] = [
+    TemplateDecision(
+        "wandb.enable", True, True, False,
+        "Container runs have no Weights & Biases login or network; an enabled logger fails the "
+        "job at start. Users who want W&B set it back with --set wandb.enable=true."),
+    TemplateDecision(
+        "gen_trt_engine.tensorrt.data_type", "fp32,fp16", "fp32", "fp16",
+        "The schema default is a list of options, not a value; TensorRT treats any unknown "
+        "value as FP32 without a warning. FP16 is the usual optical inspection engine precision."),
+    TemplateDecision(
+        "dataset.batch_size", 8, 32, 8,
+        "Kept: 8 fits the 8 GB GPUs the model targets and is the documented default; the template "
+        "sets it explicitly, so the runtime's 32 never applies. Train refuses 1 (see rules.py)."),
+    TemplateDecision(
+        "dataset.num_input", 4, 8, 4,
+        "Kept: 4 matches the four lightings of the template's dataset.input_map."),
+    TemplateDecision(
+        "dataset.workers", 1, 8, 8,
+        "Runtime value: one loader worker starves the GPU, and container runs share host IPC "
+        "(--ipc=host), so eight workers have the shared memory they need."),
+    TemplateDecision(
+        "dataset.augmentation_config.rgb_input_std", [0.226, 0.226, 0.226], [0.229, 0.224, 0.225],
+        [0.229, 0.224, 0.225],
+        "Runtime value: the ImageNet standard deviation that pairs with the ImageNet mean already "
+        "in the template; a model trained from the template then normalises like a key-less run."),
+    TemplateDecision(
+        "evaluate.batch_size", 8, -1, 8,
+        "Kept: the schema minimum is 1, so the runtime's -1 would fail validation; 8 is explicit."),
+    TemplateDecision(
+        "export.opset_version", 12, 17, 17,
+        "Runtime value: the container's exporter default, which the Deploy image's TensorRT reads."),
+    TemplateDecision(
+        "train.clip_grad_norm", 1.0, 0.0, 0.0,
+        "Runtime value: the container trains without gradient clipping when the key is absent; "
+        "template runs and key-less runs should train the same way."),
+]
+
+
+def lookup(data: dict, dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _UNSET
+        node = node[part]
+    return node
+
+
+def apply_template_decisions(default: dict, *, source: str = "schema default",
+                             decisions: list[TemplateDecision] | None = None) -> tuple[dict, list[str]]:
+    """The template for one action: the schema default with every applicable decision applied.
+
+    Returns (template, keys whose value changed). A row applies when its key is in this action's
+    default; a row whose recorded schema default differs from the schema raises (the decision
+    must be revisited), kept rows included.
+    """
+    template = copy.deepcopy(default)
+    applied = []
+    for row in TEMPLATE_DECISIONS if decisions is None else decisions:
+        current = lookup(template, row.key)
+        if current is _UNSET:
+            continue
+        if current != row.schema_default:
+            raise UserError(f"the override table expects schema default {row.schema_default!r}, the "
+                            f"{source} now says {current!r}", field=row.key,
+                            fix="re-decide this row in tao_skill_bank/oi/overrides.py and docs/schemas.md",
+                            exit_code=EXIT_FINDINGS)
+        parent = lookup(template, row.key.rsplit(".", 1)[0]) if "." in row.key else template
+        if row.overrides:
+            parent[row.key.rsplit(".", 1)[-1]] = copy.deepcopy(row.template_value)
+            applied.append(row.key)
+    return template, applied

@@ -1,0 +1,375 @@
+"""Spec validation and building for the optical inspection train and deploy skills.
+
+`validate_spec` checks a spec against the skill's TAO schema (translated to JSON Schema 2020-12)
+plus the skill's semantic rules and reports every problem as dotted path + expected vs got.
+`build_spec` assembles a runnable spec: template, mandatory data sources, `--set` overrides,
+platform-filled parameters, then validation in submit mode. Both are pure over dicts except for
+reading the skill's files and, for local data sources, looking at the split folders.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tao_skill_bank.errors import EXIT_FINDINGS, UserError
+from tao_skill_bank.oi.jsonschema_translate import PLACEHOLDER
+
+URI_PREFIXES = ("s3://", "gs://", "http://", "https://", "az://")
+TARBALL = "images.tar.gz"
+_ABSENT = object()
+
+
+@dataclass
+class SpecIssue:
+    path: str        # dotted, list items as [i]
+    expected: str
+    got: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def line(self) -> str:
+        return f"{self.path}: expected {self.expected}, got {self.got} — {self.message}"
+
+
+class SpecInvalid(UserError):
+    """A spec with issues; the one-line error lists them all, --json carries them as a list."""
+
+    def __init__(self, issues: list[SpecIssue], *, file: str | None = None, fix: str | None = None):
+        self.issues = issues
+        summary = "; ".join(i.line() for i in issues)
+        super().__init__(f"{len(issues)} spec issue(s): {summary}", file=file,
+                         fix=fix or "change the values named above (--set key=value) and rerun",
+                         exit_code=EXIT_FINDINGS)
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "issues": [i.as_dict() for i in self.issues]}
+
+
+# ---------------------------------------------------------------- dotted keys
+
+def get_dotted(spec: dict, dotted: str, default: Any = None) -> Any:
+    node: Any = spec
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def set_dotted(spec: dict, dotted: str, value: Any) -> None:
+    """Set `a.b.c`, creating missing mappings; refuse to descend into a non-mapping."""
+    parts = dotted.split(".")
+    if not all(parts):
+        raise UserError("empty part in a dotted key", field=dotted, fix="write keys like dataset.batch_size")
+    node = spec
+    for i, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            where = ".".join(parts[: i + 1])
+            raise UserError(f"'{where}' holds a {type(child).__name__}, not a mapping", field=dotted,
+                            fix=f"set {where} itself, or check the key spelling")
+        node = child
+    node[parts[-1]] = value
+
+
+def parse_set_values(items: list[str]) -> dict[str, Any]:
+    """`--set key=value` pairs; values are YAML (8 -> int, true -> bool, [0, 1] -> list)."""
+    import yaml
+
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"--set expects key=value, got '{item}'", field="--set",
+                            fix="e.g. --set train.num_epochs=30")
+        try:
+            overrides[key] = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            raise UserError(f"value of '{key}' is not valid YAML: {text!r}", field="--set",
+                            fix="quote strings with special characters, e.g. --set 'key=\"a: b\"'")
+    return overrides
+
+
+# ---------------------------------------------------------------- skill files
+
+def load_yaml_file(path: str | Path, what: str = "spec") -> dict:
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{what} file not found", file=str(path), fix="check the path")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise UserError(f"not valid YAML ({str(exc).splitlines()[0]})", file=str(path), fix="repair the YAML syntax")
+    if not isinstance(data, dict):
+        raise UserError(f"a {what} must be a YAML mapping", file=str(path), fix="start with top-level keys such as dataset:")
+    return data
+
+
+def load_tao_schema(skill_dir: Path, action: str) -> dict:
+    from tao_skill_bank.oi.skillinfo import load_skill_info
+
+    info = load_skill_info(skill_dir)
+    path = Path(skill_dir) / info.action(action).schema
+    return _read_schema(str(path), path.stat().st_mtime_ns if path.is_file() else 0)
+
+
+@functools.lru_cache(maxsize=32)
+def _read_schema(path: str, _mtime: int) -> dict:
+    if not Path(path).is_file():
+        raise UserError("schema not found", file=path,
+                        fix="run `tao-skills schemas regenerate` (maintainers) or reinstall the skill")
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))   # Python json reads Infinity
+    except json.JSONDecodeError as exc:
+        raise UserError(f"not valid JSON ({exc.msg})", file=path, fix="run `tao-skills schemas regenerate`")
+
+
+def json_schema_for(skill_dir: Path, action: str, mode: str) -> dict:
+    from tao_skill_bank.oi.jsonschema_translate import to_json_schema
+
+    return to_json_schema(load_tao_schema(skill_dir, action), mode)
+
+
+# ---------------------------------------------------------------- validation
+
+def validate_spec(spec: dict, skill_dir: str | Path, action: str, mode: str = "submit") -> list[SpecIssue]:
+    """Every schema problem and semantic-rule finding, sorted by path."""
+    import jsonschema
+
+    from tao_skill_bank.oi import rules
+    from tao_skill_bank.oi.skillinfo import load_skill_info
+
+    skill_dir = Path(skill_dir)
+    info = load_skill_info(skill_dir)
+    act = info.action(action)
+    if not isinstance(spec, dict):
+        return [SpecIssue("(root)", "a mapping", _describe_value(spec), "a spec is a YAML mapping of sections")]
+    schema = json_schema_for(skill_dir, action, mode)
+    validator = jsonschema.Draft202012Validator(schema)
+    hints = _fill_hints(act)
+    issues: list[SpecIssue] = []
+    for error in validator.iter_errors(spec):
+        issues.extend(_issues_from_error(error, hints))
+    issues.extend(rules.check(info.skill, action, spec))
+    return sorted(issues, key=lambda i: i.path)
+
+
+def _fill_hints(act) -> dict[str, str]:
+    """How to fill each key the skill knows about, for `???` messages."""
+    hints = {ds.spec_key: f"pass {ds.flag} SPLIT_DIR|URI to `tao-skills spec build`" for ds in act.data_sources}
+    for param in act.spec_params:
+        source = "--parent-job PARENT_JOB_DIR" if param.resolver.startswith("parent") else "--job-dir JOB_DIR"
+        hints.setdefault(param.spec_key, f"pass {source} to `tao-skills spec build`, or --set {param.spec_key}=VALUE")
+    return hints
+
+
+def _format_path(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(root)"
+
+
+def _issues_from_error(error, hints: dict[str, str]) -> list[SpecIssue]:
+    path = _format_path(error.absolute_path)
+    if error.validator == "additionalProperties":
+        known = list((error.schema.get("properties") or {}).keys())
+        issues = []
+        for key in sorted(k for k in error.instance if k not in known):
+            full = f"{path}.{key}" if path != "(root)" else key
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean '{near[0]}'?" if near else f"valid keys here: {', '.join(known[:12])}"
+            issues.append(SpecIssue(full, f"a key of {path if path != '(root)' else 'the spec'}", "unknown key",
+                                    hint))
+        return issues
+    if error.instance == PLACEHOLDER:
+        fix = hints.get(path, f"--set {path}=VALUE")
+        expected = _describe_schema({k: v for k, v in error.schema.items() if k != "not"})
+        return [SpecIssue(path, f"{expected} (a real value)", repr(PLACEHOLDER), f"still the template placeholder — {fix}")]
+    if error.validator == "anyOf" and error.instance is not None:
+        # The first alternative is the real type; the others are null / the placeholder.
+        base = [e for e in error.context if e.relative_schema_path and e.relative_schema_path[0] == 0]
+        if base:
+            return [issue for e in base for issue in _issues_from_error(e, hints)]
+    expected = _describe_schema(error.schema if error.validator in ("anyOf", "not") else
+                                {k: v for k, v in error.schema.items() if k not in ("anyOf",)})
+    return [SpecIssue(path, expected, _describe_value(error.instance), _short_message(error))]
+
+
+def _short_message(error) -> str:
+    messages = {"type": "wrong type", "enum": "not an allowed value", "minimum": "below the minimum",
+                "maximum": "above the maximum", "anyOf": "does not match the allowed forms",
+                "minItems": "too few items", "maxItems": "too many items", "const": "wrong value"}
+    return messages.get(error.validator, error.message.splitlines()[0][:120])
+
+
+def _describe_schema(schema: dict) -> str:
+    if "anyOf" in schema:
+        return " or ".join(_describe_schema(s) for s in schema["anyOf"])
+    if "const" in schema:
+        return repr(schema["const"])
+    parts = []
+    if "enum" in schema:
+        parts.append("one of " + ", ".join(map(str, schema["enum"])))
+    elif "type" in schema:
+        kind = schema["type"]
+        if kind == "array" and isinstance(schema.get("items"), dict) and "type" in schema["items"]:
+            kind = f"array of {schema['items']['type']}"
+        if kind == "array" and schema.get("minItems") is not None and schema.get("minItems") == schema.get("maxItems"):
+            kind += f" with {schema['minItems']} items"
+        parts.append(kind)
+    if "minimum" in schema:
+        parts.append(f">= {schema['minimum']}")
+    if "maximum" in schema:
+        parts.append(f"<= {schema['maximum']}")
+    return " ".join(parts) or "a value"
+
+
+def _describe_value(value: Any) -> str:
+    kinds = [(bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"),
+             (dict, "object"), (type(None), "null")]
+    kind = next((name for cls, name in kinds if isinstance(value, cls)), type(value).__name__)
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{kind} {text}"
+
+
+# ---------------------------------------------------------------- building
+
+@dataclass
+class SpecBuild:
+    spec: dict
+    data: dict[str, Any] = field(default_factory=dict)        # spec key -> value from a data source
+    overrides: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)      # spec key -> platform-filled value
+    pruned: list[str] = field(default_factory=list)           # placeholders the action never reads
+
+
+def resolve_data_value(value: str, file: str | None, flag: str) -> str:
+    """The spec value for one data source: `<uri>/<file>` for URIs; for a local split, the
+    extracted images folder (images.tar.gz) or `<split>/<file>`, which must exist."""
+    if value.startswith(URI_PREFIXES):
+        return f"{value.rstrip('/')}/{file}" if file else value
+    split = Path(value).expanduser().resolve()
+    if not split.is_dir():
+        raise UserError("split folder not found", file=str(split), field=flag,
+                        fix=f"pass the extracted split folder (holding dataset.csv and the images) or an s3:// URI to {flag}")
+    if file is None:
+        return str(split)
+    if file == TARBALL:
+        from tao_skill_bank.oi.datasets import find_images_dir
+
+        return str(find_images_dir(split))
+    target = split / file
+    if not target.exists():
+        raise UserError(f"{file} not found in the split folder", file=str(target), field=flag,
+                        fix=f"check the folder with `tao-skills dataset check {split}`")
+    return str(target)
+
+
+def _condition_holds(spec: dict, condition: str | None) -> bool:
+    if condition is None:
+        return True
+    key, _, wanted = condition.partition("=")
+    return str(get_dotted(spec, key.strip(), "")).strip().lower() == wanted.strip().lower()
+
+
+def _is_unset(value: Any) -> bool:
+    return value is None or value == PLACEHOLDER or value == "" or value == [] or value == [PLACEHOLDER]
+
+
+def build_spec_report(skill_dir: str | Path, action: str, *, data: dict[str, str],
+                      overrides: dict[str, Any], parent_job: Path | None = None,
+                      job_dir: Path | None = None) -> SpecBuild:
+    from tao_skill_bank.oi.skillinfo import SOURCE_FLAGS, load_skill_info
+
+    skill_dir = Path(skill_dir)
+    info = load_skill_info(skill_dir)
+    act = info.action(action)
+    data = {k.lstrip("-").replace("-", "_"): v for k, v in data.items() if v}
+    used_sources = {ds.source for ds in act.data_sources}
+    for source in data:
+        if source not in used_sources:
+            flag = SOURCE_FLAGS.get(source, source)
+            wanted = ", ".join(SOURCE_FLAGS[s] for s in sorted(used_sources)) or "no data flags"
+            raise UserError(f"{action} does not read {flag}", field=flag,
+                            fix=f"drop {flag}; {info.skill} {action} takes {wanted}")
+    spec = copy.deepcopy(load_yaml_file(skill_dir / act.template, "template"))
+    build = SpecBuild(spec=spec, overrides=dict(overrides))
+
+    for ds in act.data_sources:
+        if ds.source in data:
+            value = resolve_data_value(data[ds.source], ds.file, ds.flag)
+            build.data[ds.spec_key] = [value] if ds.list else value
+            set_dotted(spec, ds.spec_key, build.data[ds.spec_key])
+    for key, value in overrides.items():
+        set_dotted(spec, key, value)
+    inactive_blocks = []
+    for ds in act.data_sources:
+        active = ds.required and _condition_holds(spec, ds.only_if)
+        if active and ds.source not in data and _is_unset(get_dotted(spec, ds.spec_key)):
+            raise UserError(f"{info.skill} {action} needs {ds.source} for {ds.spec_key}", field=ds.spec_key,
+                            fix=f"add {ds.flag} SPLIT_DIR|URI (a split with dataset.csv and images.tar.gz "
+                                f"or its extracted images)")
+        if not active and ds.source not in data:
+            inactive_blocks.append(ds.spec_key.rsplit(".", 1)[0])
+
+    if parent_job is not None or job_dir is not None:
+        from tao_skill_bank.oi.params import apply_spec_params
+
+        before = {p.spec_key: get_dotted(spec, p.spec_key, _ABSENT) for p in act.spec_params}
+        spec = apply_spec_params(spec, info, action, parent_job=parent_job, job_dir=job_dir)
+        build.spec = spec
+        build.params = {k: get_dotted(spec, k) for k, v in before.items() if get_dotted(spec, k, _ABSENT) != v}
+
+    needed = {ds.spec_key for ds in act.data_sources} | {p.spec_key for p in act.spec_params}
+    build.pruned = prune_placeholders(spec, keep_prefix=f"{action}.", keep=needed, drop_prefixes=inactive_blocks)
+    issues = validate_spec(spec, skill_dir, action, mode="submit")
+    if issues:
+        raise SpecInvalid(issues, file=str(skill_dir / act.template))
+    return build
+
+
+def build_spec(skill_dir, action, *, data: dict[str, str], overrides: dict[str, Any],
+               parent_job: Path | None = None, job_dir: Path | None = None) -> dict:
+    """Template + data sources + overrides + platform params, validated in submit mode."""
+    return build_spec_report(skill_dir, action, data=data, overrides=overrides,
+                             parent_job=parent_job, job_dir=job_dir).spec
+
+
+def prune_placeholders(spec: dict, *, keep_prefix: str, keep: set[str], drop_prefixes: list[str]) -> list[str]:
+    """Remove `???` leaves the action never reads (other actions' dataset splits, ...), so the
+    container falls back to its own defaults for them. Kept: the action's own block and the
+    keys skill_info names, except inside the block of an optional data source not in use
+    (e.g. int8 calibration of an fp16 engine). Returns the removed keys."""
+    removed: list[str] = []
+
+    def needed(key: str) -> bool:
+        if any(key == p or key.startswith(p + ".") for p in drop_prefixes):
+            return False
+        return key in keep or key.startswith(keep_prefix)
+
+    def walk(node: dict, prefix: str) -> None:
+        for name in list(node):
+            key = f"{prefix}{name}"
+            value = node[name]
+            if isinstance(value, dict):
+                walk(value, key + ".")
+            elif (value == PLACEHOLDER or value == [PLACEHOLDER]) and not needed(key):
+                del node[name]
+                removed.append(key)
+
+    walk(spec, "")
+    return removed

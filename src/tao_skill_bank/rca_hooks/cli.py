@@ -1,0 +1,78 @@
+"""`tao-skills gaps package OUT` and `tao-skills gaps check OUT`: the RCA hooks as commands, for
+agents without hooks (or to rerun them by hand). Registered on the `gaps` group by gaps/cli.py."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tao_skill_bank.errors import EXIT_ENVIRONMENT, EXIT_FINDINGS, UserError
+from tao_skill_bank.output import add_json_flag, emit
+
+
+def register(sub) -> None:
+    package = sub.add_parser(
+        "package", help="write OUT/rca_config/ (skill files, versions, spec, train config, run record, "
+                        "redacted settings and transcript) and manifest.json",
+        description="Package a gap-analysis results folder with its provenance. Rerunning refreshes the "
+                    "package. Secrets in copied files are replaced by [REDACTED].")
+    package.add_argument("out", metavar="OUT", help="results folder (…/rca_results/<timestamp>)")
+    package.add_argument("--transcript", metavar="PATH", help="session transcript to include (redacted)")
+    add_json_flag(package)
+    package.set_defaults(func=_package)
+
+    check = sub.add_parser(
+        "check", help="check RCA_Report.md: sections, 1000–1800 words, threshold, label counts, spot check, "
+                      "artifacts (exit 3 on findings)",
+        description="Check OUT/RCA_Report.md against the results folder. Exit 0 = OK, 3 = findings.")
+    check.add_argument("out", metavar="OUT", help="results folder holding RCA_Report.md")
+    add_json_flag(check)
+    check.set_defaults(func=_check)
+
+
+def _results_dir(value: str) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise UserError("results folder not found", file=str(path), field="OUT",
+                        fix="pass the rca_results/<YYYY-MM-DD_HHMMSS> folder of the run")
+    return path.resolve()
+
+
+def _package(args) -> int:
+    from tao_skill_bank.rca_hooks.entry import find_project_dir, package_request
+    from tao_skill_bank.rca_hooks.package import PackagingError, build_package
+
+    out = _results_dir(args.out)
+    transcript = Path(args.transcript).expanduser().resolve() if args.transcript else None
+    if transcript is not None and not transcript.is_file():
+        raise UserError("transcript not found", file=str(transcript), field="--transcript",
+                        fix="pass the session's .jsonl transcript or leave --transcript out")
+    bank_root = Path(__file__).resolve().parents[3]  # checkout root when run from src/
+    request = package_request(out, find_project_dir(Path.cwd(), dict(os.environ)), transcript, dict(os.environ),
+                              bank_root if (bank_root / "hooks").is_dir() else None)
+    try:
+        manifest = build_package(request)
+    except PackagingError as exc:
+        raise UserError(exc.message, field="rca_config", fix=exc.fix, exit_code=EXIT_ENVIRONMENT) from None
+    summary = {"results_dir": str(out), "manifest": str(out / "rca_config" / "manifest.json"),
+               "files": len(manifest["files"]), "copied": len(manifest["copied"]),
+               "redactions": sum(c["redactions"] for c in manifest["copied"]),
+               "skill_source": manifest["skill_source"], "input_csv": manifest["input_csv"],
+               "skipped": manifest["skipped"]}
+    skill = manifest["skill_source"]["kind"] if manifest["skill_source"] else "not found"
+    emit(args, summary, f"packaged {summary['manifest']}: {summary['files']} files, {summary['copied']} copied "
+                        f"({summary['redactions']} secrets redacted), skill from {skill}, "
+                        f"{len(summary['skipped'])} skipped")
+    return 0
+
+
+def _check(args) -> int:
+    from tao_skill_bank.rca_hooks.entry import find_project_dir
+    from tao_skill_bank.rca_hooks.reportcheck import check_results_dir, render_text
+
+    out = _results_dir(args.out)
+    result = check_results_dir(out, find_project_dir(Path.cwd(), dict(os.environ)))
+    emit(args, result.as_dict(), render_text(result))
+    return 0 if result.ok else EXIT_FINDINGS
+
+

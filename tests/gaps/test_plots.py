@@ -1,0 +1,44 @@
+"""gaps/plots.py: per-label histograms with the threshold, drawn with Pillow."""
+
+from PIL import Image
+
+from tao_skill_bank.gaps.plots import (MARGIN_LEFT, PANEL_HEIGHT, PANEL_WIDTH, THRESHOLD_COLOUR, TITLE_HEIGHT,
+                                       draw_score_distribution, order_labels, score_histograms, score_range)
+
+
+def test_histogram_counts_every_score_once_including_the_top_edge():
+    hists = score_histograms({"PASS": [0.0, 0.1, 0.1, 1.0], "SCRATCH": [0.5]}, 0.0, 1.0, bins=10)
+    assert [h.total for h in hists] == [4, 1]
+    assert sum(hists[0].counts) == 4 and hists[0].counts[-1] == 1 and hists[0].counts[1] == 2
+    assert hists[1].counts[5] == 1
+
+
+def test_range_covers_the_threshold_and_survives_equal_scores():
+    assert score_range({"A": [0.2, 0.4]}, 0.9) == (0.2, 0.9)
+    low, high = score_range({"A": [0.3, 0.3]}, None)
+    assert low < 0.3 < high
+
+
+def test_pass_panel_comes_first():
+    assert order_labels(["SCRATCH", "pass ", "BRIDGE"]) == ["pass ", "BRIDGE", "SCRATCH"]
+
+
+def _red_columns(image, row):
+    top = TITLE_HEIGHT + row * PANEL_HEIGHT + 5
+    return [x for x in range(image.width) if image.getpixel((x, top)) == THRESHOLD_COLOUR]
+
+
+def test_threshold_line_is_drawn_where_the_threshold_is(tmp_path):
+    path = draw_score_distribution({"PASS": [0.0, 0.2], "SCRATCH": [0.8, 1.0]}, 0.5, tmp_path / "p.png")
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        assert image.height == TITLE_HEIGHT + 2 * PANEL_HEIGHT + 34
+        for row in (0, 1):
+            columns = _red_columns(image, row)
+            assert columns and abs(sum(columns) / len(columns) - (MARGIN_LEFT + PANEL_WIDTH / 2)) <= 2
+
+
+def test_no_threshold_no_line(tmp_path):
+    path = draw_score_distribution({"PASS": [0.1, 0.3]}, None, tmp_path / "p.png")
+    with Image.open(path) as image:
+        assert _red_columns(image.convert("RGB"), 0) == []

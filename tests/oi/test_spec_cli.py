@@ -1,0 +1,94 @@
+"""`tao-skills spec validate|build` end to end, as an agent calls them."""
+
+import yaml
+
+from support import REPO_ROOT, assert_one_line_error, run_cli
+
+SKILL = "tao-train-optical-inspection"
+TEMPLATES = REPO_ROOT / "skills" / SKILL / "references"
+
+
+def _split(root, name):
+    images = root / name / "images" / "images"
+    for folder in ("golden", "boardA"):
+        (images / folder).mkdir(parents=True)
+        (images / folder / "C1_WhiteLight.jpg").write_bytes(b"jpg")
+    (root / name / "dataset.csv").write_text("input_path,golden_path,object_name,label\nboardA,golden,C1,PASS\n")
+    return root / name
+
+
+def test_validate_template_mode_passes_and_submit_mode_lists_placeholders():
+    ok = run_cli("spec", "validate", TEMPLATES / "spec_template_train.yaml", "--skill", SKILL,
+                 "--action", "train", "--mode", "template", "--json")
+    assert ok.code == 0 and ok.json()["valid"] is True and ok.json()["issues"] == []
+    bad = run_cli("spec", "validate", TEMPLATES / "spec_template_train.yaml", "--skill", SKILL, "--action", "train", "--json")
+    assert bad.code == 3
+    paths = {i["path"] for i in bad.json()["issues"]}
+    assert "dataset.train_dataset.images_dir" in paths
+    assert all(set(i) == {"path", "expected", "got", "message"} for i in bad.json()["issues"])
+
+
+def test_validate_text_output_is_one_line_per_issue(tmp_path):
+    spec = yaml.safe_load((TEMPLATES / "spec_template_train.yaml").read_text())
+    spec["dataset"]["batch_size"] = 1
+    spec["dataset"]["input_map"] = ["LowAngleLight", "SolderLight"]
+    spec["model"]["margin"] = 0.1
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = run_cli("spec", "validate", path, "--skill", SKILL, "--action", "train", "--mode", "template")
+    assert result.code == 3
+    lines = result.stdout.splitlines()
+    assert any(l.startswith("dataset.batch_size: expected an integer >= 2, got 1") for l in lines)
+    assert any(l.startswith("dataset.input_map: expected object") for l in lines)
+    assert any(l.startswith("model.margin: expected number >= 1.0, got number 0.1") for l in lines)
+    assert lines[-1].endswith("3 issue(s)")
+
+
+def test_validate_bad_input_is_one_line(tmp_path):
+    assert_one_line_error(run_cli("spec", "validate", tmp_path / "none.yaml", "--skill", SKILL, "--action", "train"),
+                          "none.yaml", "not found")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("a: [1,\n")
+    assert_one_line_error(run_cli("spec", "validate", broken, "--skill", SKILL, "--action", "train"), "not valid YAML")
+    assert_one_line_error(run_cli("spec", "validate", broken, "--skill", SKILL, "--action", "deploy"),
+                          "unknown action", "train, evaluate, inference, export")
+    assert_one_line_error(run_cli("spec", "validate", broken, "--skill", "nope", "--action", "train"), "unknown skill")
+
+
+def test_build_writes_a_valid_spec_and_refuses_to_overwrite(tmp_path):
+    train, val = _split(tmp_path, "train"), _split(tmp_path, "val")
+    out = tmp_path / "specs" / "train.yaml"
+    args = ["spec", "build", "--skill", SKILL, "--action", "train", "--train-data", train, "--eval-data", val,
+            "--set", "train.num_epochs=2", "--set", "dataset.batch_size=2", "-o", out]
+    result = run_cli(*args, "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert report["valid"] and report["data"]["dataset.train_dataset.images_dir"] == str(train / "images" / "images")
+    spec = yaml.safe_load(out.read_text())
+    assert spec["train"]["num_epochs"] == 2 and spec["dataset"]["validation_dataset"]["csv_path"] == str(val / "dataset.csv")
+    assert run_cli("spec", "validate", out, "--skill", SKILL, "--action", "train").code == 0
+    before = out.read_text()
+    assert_one_line_error(run_cli(*args), "already exists", "--force")
+    assert out.read_text() == before
+    assert run_cli(*args, "--set", "train.num_epochs=4", "--force").code == 0
+    assert yaml.safe_load(out.read_text())["train"]["num_epochs"] == 4
+
+
+def test_build_refusals_write_nothing(tmp_path):
+    out = tmp_path / "spec.yaml"
+    base = ["spec", "build", "--skill", SKILL, "--action", "train", "-o", out]
+    assert_one_line_error(run_cli(*base, "--train-data", "s3://b/t"), "--eval-data")
+    one = run_cli(*base, "--train-data", "s3://b/t", "--eval-data", "s3://b/v", "--set", "dataset.batch_size=1")
+    assert one.code == 3
+    assert_one_line_error(one, "dataset.batch_size", "asserts", "not written")
+    assert_one_line_error(run_cli(*base, "--train-data", "s3://b/t", "--eval-data", "s3://b/v", "--set", "oops"),
+                          "key=value")
+    assert not out.exists()
+
+
+def test_build_json_error_carries_the_issues(tmp_path):
+    result = run_cli("spec", "build", "--skill", SKILL, "--action", "export", "--set", "export.opset_version=0",
+                     "--set", "export.checkpoint=/m.pth", "--set", "export.onnx_file=/o.onnx", "-o", tmp_path / "s.yaml", "--json")
+    assert result.code == 3
+    issues = result.json()["issues"]
+    assert [i["path"] for i in issues] == ["export.opset_version"] and issues[0]["expected"] == "integer >= 1"
