@@ -148,3 +148,22 @@ def gap_example_run(base: Path, n_samples: int = 400, **request) -> tuple[Path, 
     create_example(exp, ExampleConfig(n_samples=n_samples))
     facts = run(RunRequest(exp_dir=str(exp), dataset_root=str(exp / "images"), engine="local", **request))
     return exp, Path(facts["results_dir"])
+
+
+def fill_example_verdicts(results_dir: Path, n_samples: int) -> dict[str, str]:
+    """Play the agent on a `gaps example` run: judge each spot-check sample from the example's
+    ground truth (mislabeled when its image contradicts its label, else edge case) and write
+    spotcheck.json. Returns {filepath: verdict}."""
+    import json
+
+    from tao_skill_bank.gaps.example import ExampleConfig, generate_samples
+
+    truth = {s.object_name: s for s in generate_samples(ExampleConfig(n_samples=n_samples))}
+    path = Path(results_dir) / "spotcheck.json"
+    doc = json.loads(path.read_text())
+    for entry in doc["samples"]:
+        sample = truth[Path(entry["filepath"]).name.rsplit("_", 1)[0]]
+        entry["verdict"] = "mislabeled" if sample.looks_like != sample.label else "edge case"
+        entry["note"] = f"the part shows {sample.looks_like.lower().replace('_', ' ')}"
+    path.write_text(json.dumps(doc, indent=2))
+    return {e["filepath"]: e["verdict"] for e in doc["samples"]}

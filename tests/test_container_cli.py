@@ -32,8 +32,9 @@ def write_spec(s, name="spec.yaml", **changes):
 
 def container_run(s, *extra, action="train", spec_path=None):
     spec_path = spec_path or write_spec(s)
+    # the fake skill ships placeholder schemas: validation is covered by the real-skill tests below
     return run_cli("--bank", s["bank"], "container", "run", "--skill", OI_SKILL, "--action", action,
-                   "-e", spec_path, "--workspace", s["ws"], *extra, env=s["env"])
+                   "-e", spec_path, "--workspace", s["ws"], "--skip-validation", *extra, env=s["env"])
 
 
 def test_dry_run_prints_exact_command_and_never_calls_docker(setup):
@@ -115,7 +116,7 @@ def test_placeholders_refused(setup):
 def test_preflight_failure_exit_2(setup, tmp_path):
     env = fake_tools(tmp_path / "bin2", setup["calls"], daemon=False)
     result = run_cli("--bank", setup["bank"], "container", "run", "--skill", OI_SKILL, "--action", "train",
-                     "-e", write_spec(setup), "--workspace", setup["ws"], env=env)
+                     "-e", write_spec(setup), "--workspace", setup["ws"], "--skip-validation", env=env)
     assert_one_line_error(result, "docker daemon not reachable", "--dry-run")
     assert result.code == 2
     assert not any(c[:2] == ["docker", "run"] for c in recorded_calls(setup["calls"]))
@@ -124,7 +125,8 @@ def test_preflight_failure_exit_2(setup, tmp_path):
 def test_gpus_none_skips_gpu_flag_and_check(setup, tmp_path):
     env = fake_tools(tmp_path / "bin3", setup["calls"], gpu=False)
     result = run_cli("--bank", setup["bank"], "container", "run", "--skill", OI_SKILL, "--action", "train",
-                     "-e", write_spec(setup), "--workspace", setup["ws"], "--gpus", "none", "--json", env=env)
+                     "-e", write_spec(setup), "--workspace", setup["ws"], "--gpus", "none", "--json",
+                     "--skip-validation", env=env)
     assert result.code == 0, result.stderr
     assert "--gpus" not in result.json()["argv"]
     assert not any(c[0] == "nvidia-smi" for c in recorded_calls(setup["calls"]))
@@ -133,10 +135,36 @@ def test_gpus_none_skips_gpu_flag_and_check(setup, tmp_path):
 def test_container_failure_is_reported(setup, tmp_path):
     env = fake_tools(tmp_path / "bin4", setup["calls"], run_exit=7)
     result = run_cli("--bank", setup["bank"], "container", "run", "--skill", OI_SKILL, "--action", "train",
-                     "-e", write_spec(setup), "--workspace", setup["ws"], env=env)
+                     "-e", write_spec(setup), "--workspace", setup["ws"], "--skip-validation", env=env)
     assert_one_line_error(result, "exited with code 7", "container_run.log")
     assert result.code == 3
 
 
 def test_unknown_action_lists_valid_ones(setup):
     assert_one_line_error(container_run(setup, "--dry-run", action="gen_trt_engine"), "gen_trt_engine", "evaluate")
+
+
+def test_real_skill_spec_is_validated_before_docker(setup, bank_root, tmp_path):
+    """The shipped train skill: a built spec passes; batch_size 1 is refused before Docker."""
+    from tao_skill_bank.oi.spec import build_spec
+
+    ws = setup["ws"]
+    for split in ("train", "eval"):
+        (ws / split / "images" / "golden").mkdir(parents=True)
+        (ws / split / "images" / "boardA").mkdir()
+        (ws / split / "dataset.csv").write_text("input_path,golden_path,object_name,label\nboardA,golden,R1,PASS\n")
+    spec = build_spec(bank_root / "skills" / OI_SKILL, "train",
+                      data={"train_data": str(ws / "train"), "eval_data": str(ws / "eval")},
+                      overrides={"dataset.batch_size": 2}, parent_job=None, job_dir=ws / "jobs" / "t1")
+    good = ws / "good.yaml"
+    good.write_text(yaml.safe_dump(spec, sort_keys=False))
+    base = ["--bank", bank_root, "container", "run", "--skill", OI_SKILL, "--action", "train",
+            "--workspace", ws, "--dry-run", "--json", "-e"]
+    ok = run_cli(*base, good, env=setup["env"])
+    assert ok.code == 0, ok.stderr
+    assert ok.json()["image"] == get_value(load_versions(bank_root), "images.tao_toolkit.pyt")
+    bad = ws / "bad.yaml"
+    bad.write_text(yaml.safe_dump({**spec, "dataset": {**spec["dataset"], "batch_size": 1}}, sort_keys=False))
+    refused = run_cli(*base, bad, env=setup["env"])
+    assert_one_line_error(refused, "dataset.batch_size", "--skip-validation")
+    assert recorded_calls(setup["calls"]) == []

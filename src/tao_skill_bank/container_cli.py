@@ -34,6 +34,8 @@ def register(subparsers) -> None:
                      help="the checkpoint comes from your own TAO train/AutoML run: set "
                           "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 (evaluate/inference/export/resume only; never for "
                           "downloaded or untrusted files)")
+    run.add_argument("--skip-validation", action="store_true",
+                     help="do not validate the spec against the action's schema and rules first")
     run.add_argument("--dry-run", action="store_true", help="print the exact docker command, run nothing")
     add_json_flag(run)
     run.set_defaults(func=_run)
@@ -48,7 +50,7 @@ def _run(args) -> int:
     from tao_skill_bank.bank import find_bank_root
     from tao_skill_bank.errors import EXIT_ENVIRONMENT, EXIT_FINDINGS, UserError
     from tao_skill_bank.oi.skillinfo import load_skill_info, resolve_skill_dir
-    from tao_skill_bank.oi.spec import load_yaml_file
+    from tao_skill_bank.oi.spec import SpecInvalid, load_yaml_file, validate_spec
     from tao_skill_bank.versions import get_value, load_versions
 
     skill_dir = resolve_skill_dir(args.skill, args.bank)
@@ -62,6 +64,12 @@ def _run(args) -> int:
     spec_path = Path(args.spec).resolve()
     spec = load_yaml_file(spec_path, "spec")
     _check_spec(spec, spec_path, workspace)
+    if not args.skip_validation:
+        issues = validate_spec(spec, skill_dir, action.name, mode="submit")
+        if issues:
+            raise SpecInvalid(issues, file=str(spec_path),
+                              fix=f"fix them (tao-skills spec validate {spec_path} --skill {args.skill} "
+                                  f"--action {action.name}) or pass --skip-validation")
     env = _trusted_env(args, spec)
     output_dir = _refuse_existing_results(spec, action, workspace, spec_path)
 

@@ -186,7 +186,7 @@ def fake_docker(tmp_path) -> FakeDocker:
     """`docker` and `nvidia-smi` first on PATH (env in .env, or .apply(monkeypatch))."""
     bin_dir = tmp_path / "fakebin"
     bin_dir.mkdir()
-    _executable(bin_dir / "docker", _FAKE_DOCKER.format(python=sys.executable))
+    _executable(bin_dir / "docker", _FAKE_DOCKER.replace("{python}", sys.executable))
     _executable(bin_dir / "nvidia-smi", _FAKE_SMI)
     log_path = tmp_path / "docker_calls.jsonl"
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "FAKE_DOCKER_LOG": str(log_path)}

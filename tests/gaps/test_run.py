@@ -214,3 +214,45 @@ def test_unreachable_kpi_still_prints_the_folder_and_what_to_do(tmp_path):
     out = Path(result.stdout.strip().splitlines()[-1].split(": ", 1)[1])
     assert (out / "unreachable_kpi.txt").is_file() and not (out / "kpi_gaps.parquet").exists()
     assert (out / "score_distribution.png").is_file()
+
+
+def test_partial_missing_images_warn_but_run(small_exp, caplog):
+    import pandas as pd
+    from tao_skill_bank.gaps.run import preflight_paths
+
+    frame = pd.read_csv(small_exp / "inference" / "latest" / "inference.csv", dtype=str)
+    frame = pd.concat([frame, pd.DataFrame([{"input_path": "board_Z", "object_name": "C99999"}])], ignore_index=True)
+    check = preflight_paths(frame, small_exp / "images", small_exp, ["UniformLight"], ".png")
+    assert check.resolved_rows == check.sampled_rows - 1 and "board_Z" in check.missing_examples[0]
+    assert "missing images" in caplog.text
+
+
+def test_deploy_csv_with_output_score_is_accepted(tmp_path):
+    from tao_skill_bank.gaps.config import choose_score_column
+
+    exp = tmp_path / "exp"
+    create_example(exp, ExampleConfig(n_samples=150))
+    csv_path = exp / "inference" / "latest" / "inference.csv"
+    csv_path.write_text(csv_path.read_text().replace("siamese_score", "output_score", 1))
+    assert choose_score_column(csv_path.read_text().splitlines()[0].split(","), csv_path) == "output_score"
+    result = run_cli("gaps", "run", "--exp-dir", exp, "--dataset-root", exp / "images", "--engine", "local", "--json")
+    assert result.code == 0, result.stderr
+    assert result.json()["score_column"] == "output_score"
+    text = run_cli("gaps", "summary", result.json()["results_dir"]).stdout
+    assert "score column: output_score (TAO Deploy CSV)" in text
+
+
+def test_nan_scores_stop_the_run_before_any_folder_exists(tmp_path):
+    from tao_skill_bank.gaps.config import read_inference_table
+
+    exp = tmp_path / "exp"
+    create_example(exp, ExampleConfig(n_samples=50))
+    csv_path = exp / "inference" / "latest" / "inference.csv"
+    lines = csv_path.read_text().splitlines()
+    lines[3] = ",".join(lines[3].split(",")[:4] + ["nan"])
+    csv_path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError, match="CSV lines 4"):
+        read_inference_table(csv_path.parent)
+    result = run_cli("gaps", "run", "--exp-dir", exp, "--dataset-root", exp / "images", "--engine", "local")
+    assert_one_line_error(result, "siamese_score", "CSV lines 4")
+    assert not (exp / "rca_results").exists()

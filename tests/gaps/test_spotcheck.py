@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from support import assert_one_line_error, gap_example_run, run_cli
-from tao_skill_bank.gaps.spotcheck import ALLOWED_VERDICTS, sample_key, select_spotcheck
+from tao_skill_bank.errors import UserError
+from tao_skill_bank.gaps.spotcheck import ALLOWED_VERDICTS, has_verdicts, run_spotcheck, sample_key, select_spotcheck
 
 L = ["Low", "Solder"]
 
@@ -104,7 +105,8 @@ def test_verdicts_are_never_clobbered_and_force_keeps_them(finished):
     assert_one_line_error(result, "spotcheck.json", "--force")
     assert path.read_text() == before
     result = run_cli("gaps", "spotcheck", out, "--force", "--json")
-    assert result.code == 0, result.stderr and result.json()["verdicts_kept"] == 1
+    assert result.code == 0, result.stderr
+    assert result.json()["verdicts_kept"] == 1
     again = json.loads(path.read_text())["samples"]
     assert again[0]["verdict"] == "mislabeled" and again[0]["note"] == "clearly a missing part"
     assert all(s["verdict"] == "" for s in again[1:])
@@ -116,8 +118,16 @@ def test_empty_spotcheck_json_is_simply_regenerated(finished):
     assert run_cli("gaps", "spotcheck", out).code == 0
 
 
+def test_has_verdicts_counts_a_verdict_or_a_note():
+    assert not has_verdicts(None) and not has_verdicts({"samples": [{"verdict": "", "note": ""}]})
+    assert has_verdicts({"samples": [{"verdict": "", "note": "blurred"}]})
+    assert has_verdicts({"samples": [{"verdict": "systematic", "note": ""}]})
+
+
 def test_refused_on_an_unreachable_run(tmp_path):
     (tmp_path / "unreachable_kpi.txt").write_text("KPI unreachable\n")
+    with pytest.raises(UserError, match="skip the spot check"):
+        run_spotcheck(tmp_path)
     result = run_cli("gaps", "spotcheck", tmp_path)
     assert_one_line_error(result, "unreachable", "skip the spot check", "tao-skills gaps report")
     assert not (tmp_path / "spotcheck.json").exists() and not (tmp_path / "rca_images").exists()

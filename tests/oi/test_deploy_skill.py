@@ -13,6 +13,7 @@ from support import REPO_ROOT
 from tao_skill_bank.oi.deploy_rules import VALID_DATA_TYPES
 from tao_skill_bank.oi.jsonschema_translate import to_json_schema
 from tao_skill_bank.oi.skillinfo import load_skill_info
+from tao_skill_bank.oi.spec import get_dotted
 
 DEPLOY = REPO_ROOT / "skills" / "tao-deploy-optical-inspection"
 TRAIN = REPO_ROOT / "skills" / "tao-train-optical-inspection"
@@ -32,12 +33,7 @@ _ABSENT = object()
 
 
 def dotted(data, key):
-    node = data
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return _ABSENT
-        node = node[part]
-    return node
+    return get_dotted(data, key, _ABSENT)
 
 
 def load_yaml(path: Path):

@@ -146,6 +146,11 @@ def test_bash_success_and_failure_event_use_context():
     assert "abridged report" in output["hookSpecificOutput"]["additionalContext"]
 
 
+def test_multiline_command_with_continuations_is_recognised():
+    payload = bash_payload("tao-skills gaps \\\n  run --out o", stderr="MissingMandatoryValue: train_config")
+    assert "???" in run_hook(RUN_HOOK, payload)[1]["reason"]
+
+
 def test_other_bash_commands_print_nothing():
     for command in ("ls -la", "git status", "tao-skills gaps summary out"):
         assert run_hook(RUN_HOOK, bash_payload(command, stderr="KeyError: 'siamese_score'")) == (0, None, "")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tao_skill_bank.errors import UserError
-from tao_skill_bank.gaps.config import GapConfig, InferenceTable, TrainInfo, label_codes, \
+from tao_skill_bank.gaps.config import GapConfig, InferenceTable, TrainInfo, float_values, label_codes, \
     read_inference_table, read_train_config
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def compute(config: GapConfig, engine_name: str, container_threshold: float | No
     train = read_train_config(config.train_config)
     inference = read_inference_table(config.inference_results_dir)
     table = inference.table
-    scores = table.column("siamese_score").to_numpy()
+    scores = float_values(table.column("siamese_score"))
     codes, raw_labels = label_codes(table.column("label"))
     # raw label text -> normalised group id (first-appearance order of the normalised label)
     names: list[str] = []

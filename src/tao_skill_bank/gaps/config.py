@@ -262,6 +262,7 @@ class InferenceTable:
 
 
 def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     from pyarrow import csv as pacsv
@@ -303,11 +304,9 @@ def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
     if table.num_rows == 0:
         raise UserError("no data rows (header only)", file=str(csv_path), field="inference.csv",
                         fix="rerun VCN inference; the CSV must hold one row per sample")
-    scores = table.column("siamese_score")
-    bad = pc.invert(pc.fill_null(pc.is_finite(scores), False))
-    if pc.any(bad).as_py():
-        _raise_bad_rows(csv_path, score_column, pc.indices_nonzero(bad).to_numpy(),
-                        "empty, NaN or infinite")
+    bad = ~np.isfinite(float_values(table.column("siamese_score")))  # nulls arrive as NaN
+    if bad.any():
+        _raise_bad_rows(csv_path, score_column, np.flatnonzero(bad), "empty, NaN or infinite")
     for column in ("input_path", "object_name"):
         nulls = table.column(column).is_null()
         if pc.any(nulls).as_py():
@@ -345,9 +344,18 @@ def _frame(inference: InferenceTable):
         "input_path": table.column("input_path").cast(pa.string()).to_pandas(),
         "object_name": table.column("object_name").to_pandas(),
         "label": np.asarray(raw_labels, dtype=object)[codes],
-        "siamese_score": table.column("siamese_score").to_numpy(),
+        "siamese_score": float_values(table.column("siamese_score")),
     })
     return frame, inference.score_column
+
+
+def float_values(column):
+    """A float64 numpy array of an Arrow column, nulls as NaN (chunk by chunk: ChunkedArray.to_numpy
+    would import pandas, half a second of start-up)."""
+    import numpy as np
+
+    chunks = [c.to_numpy(zero_copy_only=False) for c in getattr(column, "chunks", [column])]
+    return np.concatenate(chunks) if chunks else np.zeros(0)
 
 
 def label_codes(column):
@@ -363,7 +371,7 @@ def label_codes(column):
         return np.zeros(0, dtype=np.int64), []
     dictionary = [str(v) for v in chunks[0].dictionary.to_pylist()]
     nan_code = len(dictionary)
-    codes = np.concatenate([c.indices.fill_null(nan_code).to_numpy(zero_copy_only=False)
+    codes = np.concatenate([c.indices.fill_null(pa.scalar(nan_code, c.indices.type)).to_numpy(zero_copy_only=False)
                             for c in chunks]).astype(np.int64, copy=False)
     if chunked.null_count:
         dictionary.append("nan")

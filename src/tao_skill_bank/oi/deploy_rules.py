@@ -17,28 +17,23 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from tao_skill_bank.oi.spec import SpecIssue
+from tao_skill_bank.oi.jsonschema_translate import PLACEHOLDER
+from tao_skill_bank.oi.spec import SpecIssue, get_dotted
 
 DEPLOY_SKILL = "tao-deploy-optical-inspection"
 VALID_DATA_TYPES = ("fp32", "fp16", "bf16", "int8")
-UNSET = "???"
 PROFILE_KEYS = ("min_batch_size", "opt_batch_size", "max_batch_size")
 PROFILE_PREFIX = "gen_trt_engine.tensorrt"
 _ABSENT = object()
 
 
-def _lookup(spec: Any, dotted: str) -> Any:
+def _lookup(spec: dict, dotted: str) -> Any:
     """Value at a dotted key, or _ABSENT when any part of the path is missing."""
-    node = spec
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return _ABSENT
-        node = node[part]
-    return node
+    return get_dotted(spec, dotted, _ABSENT)
 
 
 def _is_set(value: Any) -> bool:
-    return value is not _ABSENT and value is not None and value != UNSET and value != ""
+    return value is not _ABSENT and value is not None and value != PLACEHOLDER and value != ""
 
 
 def _is_int(value: Any) -> bool:

@@ -15,8 +15,6 @@ from pathlib import Path
 from tao_skill_bank.rca_hooks import miniyaml
 
 DATA_SERVICES_KEY = "images.tao_toolkit.data_services"
-# Cheap pre-filter used by the hook script before it parses anything.
-QUICK_RE = re.compile(r"gap_analysis|gaps(?:\s|\\\\n|\\\\)+run")
 _OUR_CLI = r"(?:tao-skills|tao_skills\.py|-m\s+tao_skill_bank)"
 _CLI_RUN_RE = re.compile(_OUR_CLI + r"(?:\s+--?[A-Za-z][\w-]*(?:[ =](?!gaps\b|gap_analysis\b)\S+)?)*\s+(?:gaps\s+run|gap_analysis\s+vcn_aoi)\b")
 _DOCKER_RUN_RE = re.compile(r"\bdocker\s+(?:container\s+)?run\b(?P<args>.*?)\bgap_analysis\s+vcn_aoi\b(?P<tail>.*)", re.DOTALL)

@@ -1,0 +1,41 @@
+"""Shared body of the RCA hook scripts (stdlib only; imported from the script's own folder).
+
+`run(handler_name, wants)` honours RCA_HOOKS=0, reads stdin, lets `wants(raw)` decide without
+parsing, then calls `tao_skill_bank.rca_hooks.entry.<handler_name>` (installed package, else the
+checkout's src/ or the installed package next to this folder) and prints its JSON. It always
+returns 0: a hook must never break the agent's tool call.
+"""
+import os
+import sys
+
+HOOK_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _import_entry():
+    try:
+        from tao_skill_bank.rca_hooks import entry
+    except ImportError:
+        # Checkout (<root>/hooks next to <root>/src) or installed copy (<site>/tao_skill_bank/_bank/hooks).
+        for candidate in (os.path.join(HOOK_DIR, os.pardir, "src"), os.path.join(HOOK_DIR, os.pardir, os.pardir, os.pardir)):
+            if os.path.isfile(os.path.join(candidate, "tao_skill_bank", "rca_hooks", "entry.py")):
+                sys.path.insert(0, os.path.abspath(candidate))
+                break
+        from tao_skill_bank.rca_hooks import entry
+    return entry
+
+
+def run(handler_name: str, wants) -> int:
+    if os.environ.get("RCA_HOOKS", "").strip() == "0":
+        return 0
+    try:
+        raw = sys.stdin.buffer.read()
+        if not wants(raw):
+            return 0
+        from pathlib import Path
+        output = getattr(_import_entry(), handler_name)(raw, hook_bank_root=Path(HOOK_DIR).parent)
+        if output:
+            import json
+            sys.stdout.write(json.dumps(output, ensure_ascii=False) + "\n")
+    except BaseException as exc:
+        sys.stderr.write(f"{handler_name}: skipped ({type(exc).__name__}: {exc})\n")
+    return 0

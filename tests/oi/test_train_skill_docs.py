@@ -1,0 +1,162 @@
+"""The train skill folder as agents and installers see it: frontmatter, links, pasteable
+commands (every flag exists; the build command runs as written), evals, skill_info vs schema."""
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support import REPO_ROOT, run_cli
+from tao_skill_bank import cli
+from tao_skill_bank.oi.skillinfo import load_skill_info
+
+SKILL_DIR = REPO_ROOT / "skills" / "tao-train-optical-inspection"
+SKILL_MD = SKILL_DIR / "SKILL.md"
+ALLOWED_KEYS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
+
+
+def _frontmatter_and_body():
+    text = SKILL_MD.read_text()
+    _, front, body = text.split("---\n", 2)
+    return yaml.safe_load(front), body
+
+
+def test_frontmatter_follows_the_spec():
+    front, body = _frontmatter_and_body()
+    assert set(front) <= ALLOWED_KEYS and front["name"] == SKILL_DIR.name
+    desc = front["description"]
+    assert len(desc) <= 1024 and "<" not in desc and ">" not in desc
+    for trigger in ("train optical inspection", "AOI", "Siamese", "plain training", "ONNX"):
+        assert trigger.lower() in desc.lower(), trigger
+    assert all(isinstance(v, str) for v in front["metadata"].values())
+    assert isinstance(front["allowed-tools"], str)
+    assert len(body.splitlines()) < 500
+
+
+def _markdown_files():
+    return [SKILL_MD, *sorted((SKILL_DIR / "references").glob("*.md"))]
+
+
+def test_relative_links_resolve_and_stay_one_level_deep():
+    for path in _markdown_files():
+        for target in re.findall(r"\]\(([^)#]+)\)", path.read_text()):
+            if "://" in target:
+                continue
+            resolved = (path.parent / target).resolve()
+            assert resolved.exists(), f"{path.name}: broken link {target}"
+            if path == SKILL_MD:
+                assert len(Path(target).parts) <= 2, target
+
+
+def _shell_commands(text):
+    """tao-skills command lines from fenced bash blocks (continuations joined)."""
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            for part in re.split(r"\$\(|\||;|&&", line):
+                if "tao-skills " in part:
+                    commands.append(part[part.index("tao-skills "):].split("#")[0].strip().rstrip(")"))
+    return commands
+
+
+def _subparser(words):
+    parser = cli.build_parser()
+    for word in words:
+        sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+        parser = sub.choices[word]
+    return parser
+
+
+@pytest.mark.parametrize("path", _markdown_files(), ids=lambda p: p.name)
+def test_every_documented_command_and_flag_exists(path):
+    for command in _shell_commands(path.read_text()):
+        words = shlex.split(command.replace("$", "X"))[1:]
+        positional = [w for w in words[:2] if not w.startswith("-")]
+        parser = _subparser(positional)
+        known = {opt for action in parser._actions for opt in action.option_strings}
+        for word in words:
+            if word.startswith("--"):
+                assert word.split("=")[0] in known, f"{path.name}: `{command}` uses unknown flag {word}"
+
+
+def test_skill_md_covers_the_whole_flow():
+    _, body = _frontmatter_and_body()
+    commands = " ".join(_shell_commands(body))
+    for needed in ("dataset check", "spec build", "spec validate", "automl route", "container run",
+                   "checkpoint resolve"):
+        assert f"tao-skills {needed}" in commands, needed
+    assert "scripts/tao_skills.py" in body and "tao-deploy-optical-inspection" in body
+    assert "nvcr.io" not in SKILL_MD.read_text()  # images only via `tao-skills versions get`
+
+
+def test_the_documented_train_build_runs_as_written(tmp_path):
+    _, body = _frontmatter_and_body()
+    section = body.split("## 2.")[1].split("## 3.")[0]
+    block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
+    for name in ("train", "val"):
+        images = tmp_path / "data" / name / "images" / "images"
+        for folder in ("golden", "b1"):
+            (images / folder).mkdir(parents=True)
+            (images / folder / "C1_WhiteLight.jpg").write_bytes(b"x")
+        (tmp_path / "data" / name / "dataset.csv").write_text("input_path,golden_path,object_name,label\nb1,golden,C1,PASS\n")
+    shim = tmp_path / "bin" / "tao-skills"
+    shim.parent.mkdir()
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m tao_skill_bank \"$@\"\n")
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{shim.parent}:{os.environ['PATH']}", "WS": str(tmp_path),
+           "SKILL": SKILL_DIR.name}
+    proc = subprocess.run(["bash", "-euc", block], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    spec = yaml.safe_load((tmp_path / "jobs" / "train_001" / "spec.yaml").read_text())
+    assert spec["dataset"]["train_dataset"]["images_dir"] == str(tmp_path / "data/train/images/images")
+    assert spec["train"]["num_epochs"] == 30 and spec["results_dir"] == str(tmp_path / "jobs/train_001")
+
+
+def test_evals_cover_the_required_requests():
+    evals = json.loads((SKILL_DIR / "evals" / "evals.json").read_text())
+    assert evals["skill_name"] == SKILL_DIR.name and len(evals["evals"]) >= 6
+    assert len({e["id"] for e in evals["evals"]}) == len(evals["evals"])
+    prompts = " ".join(e["prompt"].lower() for e in evals["evals"])
+    for topic in ("train an optical inspection", "no hpo", "best checkpoint", "export", "inference", "tarball"):
+        assert topic in prompts, topic
+    for item in evals["evals"]:
+        script = item.get("expected_script")
+        if script:
+            words = shlex.split(script)
+            positional = [w for w in words[1:3] if not w.startswith("-")]
+            known = {o for a in _subparser(positional)._actions for o in a.option_strings}
+            assert all(w.split("=")[0] in known for w in words if w.startswith("--")), script
+
+
+def test_skill_info_keys_exist_in_the_schemas():
+    info = load_skill_info(SKILL_DIR)
+    for name, act in info.actions.items():
+        schema = json.loads((SKILL_DIR / act.schema).read_text())
+        for key in [d.spec_key for d in act.data_sources] + [p.spec_key for p in act.spec_params]:
+            node = schema
+            for part in key.split("."):
+                assert part in node.get("properties", {}), f"{name}: {key} not in {act.schema}"
+                node = node["properties"][part]
+
+
+def test_deploy_routing_reference_names_the_deploy_skill():
+    text = (SKILL_DIR / "references" / "tao-deploy-optical-inspection.md").read_text()
+    assert "tao-deploy-optical-inspection" in text and "gen_trt_engine" in text
+    assert "dataset.infer_dataset" in text and (REPO_ROOT / "skills" / "tao-deploy-optical-inspection").is_dir()
+
+
+def test_a_copied_skill_folder_builds_specs_by_path(tmp_path):
+    copy = tmp_path / "tao-train-optical-inspection"
+    shutil.copytree(SKILL_DIR, copy)
+    out = tmp_path / "spec.yaml"
+    result = run_cli("spec", "build", "--skill", copy, "--action", "inference", "--infer-data", "s3://b/infer",
+                     "--set", "inference.checkpoint=/ws/m.pth", "-o", out, "--json")
+    assert result.code == 0, result.stderr
+    assert yaml.safe_load(out.read_text())["dataset"]["infer_dataset"]["csv_path"] == "s3://b/infer/dataset.csv"
