@@ -63,6 +63,11 @@ def main() -> int:
                  "transcript_path": str(root / "session.jsonl"),
                  "tool_input": {"file_path": str(out / "RCA_Report.md"), "content": "..."}}
         rows.append(("report hook: check + package 10-image run", median_ms(hook_call(report_hook, write), max(5, args.runs // 3))))
+    from tao_skill_bank.rca_hooks.redact import redact_text
+    line = json.dumps({"type": "assistant", "message": {"content": [{"type": "tool_use", "input": {"command": "ls -la " + "x" * 200}},
+                       {"type": "text", "text": "The threshold is 0.43. " * 40}]}, "usage": {"input_tokens": 1234}})
+    transcript = "\n".join([line] * 20000)
+    rows.append((f"redact a {len(transcript) / 1e6:.0f} MB transcript", median_ms(lambda: redact_text(transcript), 3)))
     width = max(len(name) for name, _ in rows)
     for name, ms in rows:
         print(f"{name:<{width}}  median {ms:8.1f} ms")

@@ -55,6 +55,18 @@ def test_edit_leaving_a_bad_report_blocks_with_the_findings(results_dir, project
     assert len(output["reason"]) < 10_000
 
 
+def test_weird_paths_with_spaces_unicode_and_dotdot(tmp_path):
+    from rca_results_builder import build_project, build_results_dir
+    root = tmp_path / "my exp ü"
+    root.mkdir()
+    results_dir, project = build_results_dir(root), build_project(root)
+    payload = write_payload(results_dir, project)
+    payload["tool_input"]["file_path"] = str(project / ".." / os.path.relpath(results_dir, root) / "RCA_Report.md")
+    code, output, stderr = run_hook(REPORT_HOOK, payload)
+    assert code == 0 and stderr == "" and "checks passed" in output["hookSpecificOutput"]["additionalContext"]
+    assert (results_dir / "rca_config" / "manifest.json").is_file()
+
+
 def test_rewrite_refreshes_the_package(results_dir, project):
     run_hook(REPORT_HOOK, write_payload(results_dir, project))
     first = sorted(p.name for p in results_dir.iterdir())

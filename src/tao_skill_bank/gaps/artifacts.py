@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from tao_skill_bank.errors import UserError
-from tao_skill_bank.gaps.config import GapConfig, InferenceTable, TrainInfo, float_values, label_codes, \
-    read_inference_table, read_train_config
+from tao_skill_bank.gaps.config import GapConfig, InferenceTable, TrainInfo, dictionary_codes, float_values, \
+    label_codes, read_inference_table, read_train_config
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +140,9 @@ def compute(config: GapConfig, engine_name: str, container_threshold: float | No
         _texts(table.column("input_path"), kept), _texts(table.column("object_name"), kept),
         [raw_labels[c] for c in codes[kept]], scores[kept], kept_weakness, train.lightings, train.image_ext,
         config.kpi_media_path)
-    gaps = pa.table({"filepath": pa.array(columns["filepath"], pa.string()),
-                     "label": pa.array(columns["label"], pa.string()),
-                     "siamese_score": pa.array(columns["siamese_score"], pa.float64()),
-                     "weakness": pa.array(columns["weakness"], pa.float64())})
+    gaps = pa.table({"filepath": _string_array(columns["filepath"]), "label": _string_array(columns["label"]),
+                     "siamese_score": _float_array(columns["siamese_score"]),
+                     "weakness": _float_array(columns["weakness"])})
     metrics = {**common, "threshold": threshold, "threshold_source": source,
                "precision": precision, "recall": recall, "f1": f1, "confusion": confusion.as_dict(),
                "candidates": candidates, "n_samples": n_samples, "n_pass": n_pass, "n_no_pass": n_samples - n_pass,
@@ -154,9 +153,38 @@ def compute(config: GapConfig, engine_name: str, container_threshold: float | No
 
 
 def _texts(column, rows) -> list[str]:
+    """Text of `rows` (numpy indices) of a string or dictionary column, without pandas."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type):
+        codes, dictionary = dictionary_codes(column)
+        return [dictionary[c] for c in codes[rows]]
+    indices = np.ascontiguousarray(rows, dtype=np.int64)
+    taken = pc.take(column, pa.Array.from_buffers(pa.int64(), len(indices), [None, pa.py_buffer(indices)]))
+    return [str(v) for v in taken.to_pylist()]
+
+
+def _float_array(values):
+    import numpy as np
     import pyarrow as pa
 
-    return [str(v) for v in column.take(pa.array(rows, pa.int64())).cast(pa.string()).to_pylist()]
+    data = np.ascontiguousarray(values, dtype=np.float64)
+    return pa.Array.from_buffers(pa.float64(), len(data), [None, pa.py_buffer(data)])
+
+
+def _string_array(values: list[str]):
+    import numpy as np
+    import pyarrow as pa
+
+    encoded = [v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    kind = pa.string() if offsets[-1] < 2**31 else pa.large_string()  # the container writes string
+    if kind == pa.string():
+        offsets = offsets.astype(np.int32)
+    return pa.Array.from_buffers(kind, len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
 
 
 def _refuse_escaping_paths(config: GapConfig, inference: InferenceTable, kept) -> None:

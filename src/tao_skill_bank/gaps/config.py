@@ -264,7 +264,6 @@ class InferenceTable:
 def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
     from pyarrow import csv as pacsv
 
     folder = Path(results_dir)
@@ -308,10 +307,10 @@ def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
     if bad.any():
         _raise_bad_rows(csv_path, score_column, np.flatnonzero(bad), "empty, NaN or infinite")
     for column in ("input_path", "object_name"):
-        nulls = table.column(column).is_null()
-        if pc.any(nulls).as_py():
-            _raise_bad_rows(csv_path, column, pc.indices_nonzero(nulls).to_numpy(), "empty",
-                            fix=f"fill in {column} for every row")
+        if table.column(column).null_count:
+            import pyarrow.compute as pc
+            nulls = np.flatnonzero(pc.is_null(table.column(column)).to_numpy(zero_copy_only=False))
+            _raise_bad_rows(csv_path, column, nulls, "empty", fix=f"fill in {column} for every row")
     return InferenceTable(csv_path, score_column, table)
 
 
@@ -336,12 +335,12 @@ def _raise_bad_rows(csv_path: Path, column: str, rows, what: str, fix: str | Non
 def _frame(inference: InferenceTable):
     import numpy as np
     import pandas as pd
-    import pyarrow as pa
 
     table = inference.table
-    codes, raw_labels = label_codes(table.column("label"))
+    codes, raw_labels = dictionary_codes(table.column("label"), null_text="nan")
+    path_codes, paths = dictionary_codes(table.column("input_path"))
     frame = pd.DataFrame({
-        "input_path": table.column("input_path").cast(pa.string()).to_pandas(),
+        "input_path": np.asarray(paths, dtype=object)[path_codes],
         "object_name": table.column("object_name").to_pandas(),
         "label": np.asarray(raw_labels, dtype=object)[codes],
         "siamese_score": float_values(table.column("siamese_score")),
@@ -349,30 +348,54 @@ def _frame(inference: InferenceTable):
     return frame, inference.score_column
 
 
-def float_values(column):
-    """A float64 numpy array of an Arrow column, nulls as NaN (chunk by chunk: ChunkedArray.to_numpy
-    would import pandas, half a second of start-up)."""
+# Arrow -> numpy through the buffers: pyarrow's own to_numpy()/pa.array() import pandas, which
+# costs half a second of start-up on every run of a command that never needs it.
+
+def _chunks(column) -> list:
+    return [c for c in getattr(column, "chunks", [column]) if len(c)]
+
+
+def _valid_mask(chunk):
     import numpy as np
 
-    chunks = [c.to_numpy(zero_copy_only=False) for c in getattr(column, "chunks", [column])]
-    return np.concatenate(chunks) if chunks else np.zeros(0)
+    bits = np.frombuffer(chunk.buffers()[0], dtype=np.uint8)
+    return np.unpackbits(bits, bitorder="little")[chunk.offset:chunk.offset + len(chunk)].astype(bool)
 
 
-def label_codes(column):
-    """Dictionary-encoded label column -> (int64 codes, raw text per code). Empty labels read as
-    'nan', which is what the container's str(NaN) gives them."""
+def _primitive(chunk, dtype, fill):
+    import numpy as np
+
+    values = np.frombuffer(chunk.buffers()[1], dtype=dtype)[chunk.offset:chunk.offset + len(chunk)]
+    if chunk.null_count:
+        values = np.where(_valid_mask(chunk), values, fill)
+    return values
+
+
+def float_values(column):
+    """float64 numpy array of an Arrow float64 column, nulls as NaN."""
+    import numpy as np
+
+    parts = [_primitive(c, np.float64, np.nan) for c in _chunks(column)]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def dictionary_codes(column, null_text: str = ""):
+    """Dictionary-encoded text column -> (int64 codes, text per code). Nulls get one extra code
+    whose text is `null_text` ('nan' for labels: the container's str(NaN))."""
     import numpy as np
     import pyarrow as pa
 
     chunked = column if isinstance(column, pa.ChunkedArray) else pa.chunked_array([column])
-    chunked = chunked.unify_dictionaries()
-    chunks = [c for c in chunked.chunks if len(c)]
+    chunks = _chunks(chunked.unify_dictionaries())
     if not chunks:
         return np.zeros(0, dtype=np.int64), []
     dictionary = [str(v) for v in chunks[0].dictionary.to_pylist()]
-    nan_code = len(dictionary)
-    codes = np.concatenate([c.indices.fill_null(pa.scalar(nan_code, c.indices.type)).to_numpy(zero_copy_only=False)
-                            for c in chunks]).astype(np.int64, copy=False)
+    null_code = len(dictionary)
+    codes = np.concatenate([_primitive(c.indices, np.int32, null_code) for c in chunks]).astype(np.int64)
     if chunked.null_count:
-        dictionary.append("nan")
+        dictionary.append(null_text)
     return codes, dictionary
+
+
+def label_codes(column):
+    return dictionary_codes(column, null_text="nan")

@@ -90,47 +90,58 @@ def confusion_at(scores: np.ndarray, is_pass: np.ndarray, threshold: float) -> C
 
 
 def choose_threshold(scores: np.ndarray, is_pass: np.ndarray, min_recall: float) -> ThresholdChoice | Unreachable:
-    """The reference's sweep, vectorised: sort once, count by binary search, same float64 maths."""
+    """The reference's sweep, vectorised: one sort, counts by run ends, the same float64 maths.
+
+    Candidates ascend, so the NO_PASS count above them (tp) never grows and recall is monotone:
+    the candidates meeting min_recall are a prefix, and precision/F1 are only needed there.
+    """
     scores = np.asarray(scores, dtype=np.float64)
     is_pass = np.asarray(is_pass, dtype=bool)
-    no_pass_sorted = np.sort(scores[~is_pass])
-    pass_sorted = np.sort(scores[is_pass])
-    n_no_pass, n_pass = len(no_pass_sorted), len(pass_sorted)
-    merged = np.concatenate([no_pass_sorted, pass_sorted])
-    merged.sort(kind="stable")  # two sorted runs: a linear merge
-    distinct = np.empty(len(merged), dtype=bool)
-    distinct[:1] = True
-    np.not_equal(merged[1:], merged[:-1], out=distinct[1:])
-    candidates = np.concatenate([[math.nextafter(float(merged[0]), -math.inf)], merged[distinct]])
-    del merged, distinct
-
-    tp = n_no_pass - np.searchsorted(no_pass_sorted, candidates, side="right")
-    fp = n_pass - np.searchsorted(pass_sorted, candidates, side="right")
+    n = len(scores)
+    n_pass = int(np.count_nonzero(is_pass))
+    n_no_pass = n - n_pass
+    ordered = np.sort(scores)
+    run_end = np.empty(n, dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=run_end[:-1])
+    run_end[-1:] = True
+    ends = np.flatnonzero(run_end)
+    del run_end
+    candidates = np.concatenate([[math.nextafter(float(ordered[0]), -math.inf)], ordered[ends]])
+    del ordered
+    at_or_below = np.concatenate([[0], ends + 1])          # rows with score <= candidate
+    # NO_PASS rows at or below each candidate: place the smaller class on the candidate grid
+    smaller_is_pass = n_pass < n_no_pass
+    smaller = np.sort(scores[is_pass] if smaller_is_pass else scores[~is_pass])
+    slots = np.searchsorted(candidates, smaller, side="left")  # every score is a candidate
+    smaller_le = np.cumsum(np.bincount(slots, minlength=len(candidates)))
+    no_pass_le = at_or_below - smaller_le if smaller_is_pass else smaller_le
+    tp = n_no_pass - no_pass_le
+    fp = (n - at_or_below) - tp
+    evaluated = len(candidates)
+    if n_no_pass == 0:
+        return Unreachable(min_recall=min_recall, best_recall=None, best_threshold=None, evaluated=evaluated,
+                           n_samples=n, n_pass=n_pass, n_no_pass=0)
+    recall = tp / float(n_no_pass)
+    meeting = int(np.count_nonzero(recall >= min_recall - RECALL_TOLERANCE))  # a prefix (monotone)
+    if meeting == 0:
+        best_recall = float(recall[0])
+        return Unreachable(min_recall=min_recall, best_recall=best_recall,
+                           best_threshold=float(candidates[np.flatnonzero(recall == best_recall)[-1]]),
+                           evaluated=evaluated, n_samples=n, n_pass=n_pass, n_no_pass=n_no_pass)
+    tp, fp, recall, candidates = tp[:meeting], fp[:meeting], recall[:meeting], candidates[:meeting]
     predicted = (tp + fp).astype(np.float64)
-    precision = np.divide(tp.astype(np.float64), predicted, out=np.zeros(len(candidates)), where=predicted > 0)
-    recall = tp / float(n_no_pass) if n_no_pass else np.zeros(len(candidates))
+    precision = np.divide(tp.astype(np.float64), predicted, out=np.zeros(meeting), where=predicted > 0)
     denom = precision + recall
-    f1 = np.divide(2.0 * precision * recall, denom, out=np.zeros(len(candidates)), where=denom != 0)
-    meets = (recall >= min_recall - RECALL_TOLERANCE) if n_no_pass else np.zeros(len(candidates), dtype=bool)
-    eligible = np.flatnonzero(meets)
-    if len(eligible) == 0:
-        best_recall = best_threshold = None
-        if n_no_pass:
-            best_recall = float(recall.max())
-            best_threshold = float(candidates[np.flatnonzero(recall == best_recall)[-1]])
-        return Unreachable(min_recall=min_recall, best_recall=best_recall, best_threshold=best_threshold,
-                           evaluated=len(candidates), n_samples=len(scores), n_pass=n_pass,
-                           n_no_pass=n_no_pass)
-    # max by (f1, precision, threshold): narrow the eligible set one key at a time
-    best = eligible[f1[eligible] == f1[eligible].max()]
+    f1 = np.divide(2.0 * precision * recall, denom, out=np.zeros(meeting), where=denom != 0)
+    # max by (f1, precision, threshold): narrow the set one key at a time
+    best = np.flatnonzero(f1 == f1.max())
     best = best[precision[best] == precision[best].max()]
     winner = int(best[np.argmax(candidates[best])])
-    threshold = _as_first_seen(float(candidates[winner]), scores)
     tp_w, fp_w = int(tp[winner]), int(fp[winner])
-    return ThresholdChoice(threshold=threshold, precision=float(precision[winner]), recall=float(recall[winner]),
-                           f1=float(f1[winner]),
+    return ThresholdChoice(threshold=_as_first_seen(float(candidates[winner]), scores),
+                           precision=float(precision[winner]), recall=float(recall[winner]), f1=float(f1[winner]),
                            confusion=Confusion(tp=tp_w, fp=fp_w, tn=n_pass - fp_w, fn=n_no_pass - tp_w),
-                           evaluated=len(candidates), meeting_target=len(eligible))
+                           evaluated=evaluated, meeting_target=meeting)
 
 
 def _as_first_seen(threshold: float, scores: np.ndarray) -> float:

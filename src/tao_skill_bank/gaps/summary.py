@@ -235,15 +235,15 @@ def summary_text(facts: dict) -> str:
     lines = []
     if facts.get("engine"):
         lines.append(f"engine: {facts['engine']}")
-    if facts["status"] == "unreachable":
+    if facts.get("status") == "unreachable":
         lines.append("KPI UNREACHABLE — no threshold meets min_recall "
                      f"{_fmt(facts.get('min_recall'), 4)}:")
-        lines.extend(f"  {line}" for line in (facts["unreachable_kpi"] or "").splitlines())
+        lines.extend(f"  {line}" for line in (facts.get("unreachable_kpi") or "").splitlines())
     else:
         source = f" ({facts['threshold_source']})" if facts.get("threshold_source") else ""
-        lines.append(f"threshold: {facts['threshold'] if facts['threshold'] is not None else 'n/a'}{source}"
+        lines.append(f"threshold: {facts.get('threshold') if facts.get('threshold') is not None else 'n/a'}{source}"
                      f"  min_recall={_fmt(facts.get('min_recall'))}  top_k_per_label={_fmt(facts.get('top_k_per_label'))}")
-        lines.append(f"precision={_fmt(facts['precision'])} recall={_fmt(facts['recall'])} f1={_fmt(facts['f1'])}")
+        lines.append(f"precision={_fmt(facts.get('precision'))} recall={_fmt(facts.get('recall'))} f1={_fmt(facts.get('f1'))}")
         if facts.get("confusion"):
             c = facts["confusion"]
             lines.append(f"confusion (positive = NO_PASS): tp={c['tp']} fp={c['fp']} tn={c['tn']} fn={c['fn']}")
@@ -254,7 +254,7 @@ def summary_text(facts: dict) -> str:
         lines.append(f"kpi_gaps.parquet: rows={parquet['rows']}, cols={parquet['columns']}")
         lines.append("rows per label:")
         lines.extend(f"  {label}: {count}" for label, count in parquet["label_counts"].items())
-    for note in facts["notes"]:
+    for note in facts.get("notes", []):
         lines.append(f"note: {note}")
     if facts.get("next"):
         lines.append("next:")

@@ -71,12 +71,9 @@ TEMPLATE_DECISIONS: list[TemplateDecision] = [
 
 
 def lookup(data: dict, dotted: str) -> Any:
-    node: Any = data
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return _UNSET
-        node = node[part]
-    return node
+    from tao_skill_bank.oi.spec import get_dotted
+
+    return get_dotted(data, dotted, _UNSET)
 
 
 def apply_template_decisions(default: dict, *, source: str = "schema default",

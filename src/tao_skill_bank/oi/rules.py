@@ -11,23 +11,17 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
-from tao_skill_bank.oi.spec import SpecIssue
+from tao_skill_bank.oi.spec import URI_PREFIXES, SpecIssue, get_dotted
 
 TRAIN_SKILL = "tao-train-optical-inspection"
 Rule = Callable[[str, dict], list[SpecIssue]]
 _ABSENT = object()
-URI_PREFIXES = ("s3://", "gs://", "http://", "https://", "az://")
 # Actions that spread work over `<block>.num_gpus` GPUs listed in `<block>.gpu_ids`.
 MULTI_GPU_BLOCKS = ("train", "evaluate", "inference")
 
 
 def _lookup(spec: Any, dotted: str) -> Any:
-    node = spec
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return _ABSENT
-        node = node[part]
-    return node
+    return get_dotted(spec, dotted, _ABSENT) if isinstance(spec, dict) else _ABSENT
 
 
 def train_batch_size_above_one(action: str, spec: dict) -> list[SpecIssue]:

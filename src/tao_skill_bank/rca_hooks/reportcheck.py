@@ -317,7 +317,7 @@ def _label_findings(out: Path, text: str, project_dir: Path | None, check: Repor
         counts = label_counts_from_csv(csv_path)
     except KeyError:
         return [Finding("labels", f"{csv_path} has no 'label' column", "point the run at the inference.csv of the experiment")]
-    except OSError:
+    except (OSError, csv.Error):
         return [Finding("labels", f"cannot read {csv_path}", fix)]
     check.facts["labels"] = {label: n for label, (_, n) in counts.items()}
     return check_label_counts(text, counts)
