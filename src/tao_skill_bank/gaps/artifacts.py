@@ -94,7 +94,6 @@ def compute(config: GapConfig, engine_name: str, container_threshold: float | No
     scores = float_values(table.column("siamese_score"))
     codes, raw_labels = label_codes(table.column("label"))
     # raw label text -> normalised group id (first-appearance order of the normalised label)
-    names: list[str] = []
     group_of: dict[str, int] = {}
     raw_to_group = np.empty(len(raw_labels), dtype=np.int64)
     for i, raw in enumerate(raw_labels):

@@ -13,6 +13,7 @@ import difflib
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,17 +89,20 @@ def load_config(spec_path: str | os.PathLike | None, overrides: list[str]) -> Ga
     return config
 
 
-def _read_spec(path: Path) -> dict[str, Any]:
+def _load_yaml(path: Path, field: str, what: str, fix_missing: str) -> Any:
     import yaml
 
     if not path.is_file():
-        raise UserError("spec file not found", file=str(path), field="-e",
-                        fix="pass the path of an existing vcn_aoi spec YAML")
+        raise UserError(f"{what} not found", file=str(path), field=field, fix=fix_missing)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise UserError(f"not valid YAML ({str(exc).splitlines()[0]})", file=str(path),
+        raise UserError(f"not valid YAML ({str(exc).splitlines()[0]})", file=str(path), field=field,
                         fix="repair the YAML syntax")
+
+
+def _read_spec(path: Path) -> dict[str, Any]:
+    data = _load_yaml(path, "-e", "spec file", "pass the path of an existing vcn_aoi spec YAML")
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -134,13 +138,13 @@ def _coerce(key: str, raw: Any, source: str) -> Any:
             raise UserError(f"expected a finite number, got {raw!r}", file=source, field=key,
                             fix=f"write {key}=<number>, e.g. {key}={_FIELDS[key].default}")
         return number
-    # int
-    number = _number(raw)
-    if number is None or not math.isfinite(number) or number != int(number) or \
-            (isinstance(raw, str) and not raw.strip().lstrip("+-").isdigit()) or isinstance(raw, float):
-        raise UserError(f"expected an integer, got {raw!r}", file=source, field=key,
-                        fix=f"write {key}=<integer>, e.g. {key}=50")
-    return int(number)
+    # int: a YAML integer or digits; 2.5, 50.0 and true are refused as the container refuses them
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d+\s*", raw):
+        return int(raw)
+    raise UserError(f"expected an integer, got {raw!r}", file=source, field=key,
+                    fix=f"write {key}=<integer>, e.g. {key}=50")
 
 
 def _number(raw: Any) -> float | None:
@@ -184,19 +188,11 @@ def write_spec(config: GapConfig, path: str | os.PathLike) -> Path:
 
 def read_train_config(path: str | os.PathLike) -> TrainInfo:
     """Lightings (dict keys in YAML order, or list items) and image extension of a VCN train YAML."""
-    import yaml
-
     path = Path(path)
-    if not path.is_file():
-        raise UserError("train config not found", file=str(path), field="train_config",
-                        fix="pass train_config=<the VCN train YAML used for this experiment>")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UserError(f"not valid YAML ({str(exc).splitlines()[0]})", file=str(path),
-                        field="train_config", fix="repair the YAML syntax")
-    classify = data.get("dataset", {}).get("classify") if isinstance(data, dict) and \
-        isinstance(data.get("dataset"), dict) else None
+    data = _load_yaml(path, "train_config", "train config",
+                      "pass train_config=<the VCN train YAML used for this experiment>")
+    dataset = data.get("dataset") if isinstance(data, dict) else None
+    classify = dataset.get("classify") if isinstance(dataset, dict) else None
     classify = classify if isinstance(classify, dict) else {}
     input_map = classify.get("input_map")
     if isinstance(input_map, dict):
