@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# the reference (data-services 7.3.0 module) in an isolated venv, recipe from the contract
+ORACLE_STEPS = [["--no-deps", "nvidia-tao-ds==7.3.0"],
+                ["pandas", "pyarrow", "pyyaml", "omegaconf==2.3.0", "hydra-core==1.3.2"]]
 DEFAULT_LIGHTINGS = {"LowAngleLight": 0, "SolderLight": 1, "UniformLight": 2, "WhiteLight": 3}
 
 
@@ -200,3 +203,16 @@ def gap_cases():
 
     return SimpleNamespace(write_experiment=write_experiment, random_rows=random_rows,
                            lightings=DEFAULT_LIGHTINGS)
+
+
+@pytest.fixture(scope="session")
+def oracle_python():
+    """Python of the oracle venv; skips loudly (never silently passes) only when it cannot be built."""
+    import support
+    from tao_skill_bank.errors import UserError
+    from tao_skill_bank.venvs import ensure_venv
+
+    try:
+        return ensure_venv("oracle-tao-ds", ORACLE_STEPS, cache_root=support.TEST_CACHE)
+    except UserError as err:
+        pytest.skip(f"ORACLE UNAVAILABLE — reference comparison NOT RUN: {err.one_line()}")

@@ -204,24 +204,13 @@ def test_run_record_merges_into_one_started_by_gaps_run(experiment):
     assert record["skill"] == "tao-analyze-gaps" and record["engine"] == "local"
 
 
-def _oracle_python():
-    from tao_skill_bank.venvs import ensure_venv
-
-    steps = [["--no-deps", "nvidia-tao-ds==7.3.0"],
-             ["pandas", "pyarrow", "pyyaml", "omegaconf==2.3.0", "hydra-core==1.3.2"]]
-    try:
-        return ensure_venv("oracle-tao-ds", steps, cache_root=support.TEST_CACHE)
-    except UserError as err:
-        pytest.skip(f"ORACLE UNAVAILABLE — test NOT RUN: {err.one_line()}")
-
-
 @pytest.mark.oracle
 @pytest.mark.parametrize("threshold", [-1.0, 0.5])
 def test_docker_engine_with_the_reference_code_behind_the_fake_container(docker_env, experiment, monkeypatch,
-                                                                         threshold):
+                                                                         threshold, oracle_python):
     """The fake container runs nvidia-tao-ds's module with our -e spec and overrides, so the
     command line and spec must be ones the real code accepts; completion then adds the rest."""
-    monkeypatch.setenv("FAKE_DOCKER_ORACLE", str(_oracle_python()))
+    monkeypatch.setenv("FAKE_DOCKER_ORACLE", str(oracle_python))
     outcome = engines.run_gap_analysis(_config(experiment, threshold=threshold), engine="docker")
     folder = experiment.results_dir
     assert outcome.exit_code == 0

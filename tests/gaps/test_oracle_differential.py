@@ -17,15 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import support
-from tao_skill_bank.errors import UserError
 from tao_skill_bank.gaps.artifacts import analyze
 from tao_skill_bank.gaps.config import GapConfig
 
 pytestmark = [pytest.mark.oracle, pytest.mark.slow]
 
-ORACLE_STEPS = [["--no-deps", "nvidia-tao-ds==7.3.0"],
-                ["pandas", "pyarrow", "pyyaml", "omegaconf==2.3.0", "hydra-core==1.3.2"]]
 N_CASES = 240
 
 DRIVER = textwrap.dedent('''
@@ -52,16 +48,6 @@ DRIVER = textwrap.dedent('''
             outcomes[case["name"]] = f"{type(exc).__name__}: {exc}"
     json.dump(outcomes, open(sys.argv[2], "w"))
     ''')
-
-
-@pytest.fixture(scope="module")
-def oracle_python():
-    from tao_skill_bank.venvs import ensure_venv
-
-    try:
-        return ensure_venv("oracle-tao-ds", ORACLE_STEPS, cache_root=support.TEST_CACHE)
-    except UserError as err:
-        pytest.skip(f"ORACLE UNAVAILABLE — differential test NOT RUN: {err.one_line()}")
 
 
 LABEL_STYLES = {
