@@ -116,12 +116,18 @@ def _csv(tmp_path, text):
 
 def test_reads_ids_as_text_and_scores_as_float(tmp_path):
     folder = _csv(tmp_path, "input_path,object_name,label,siamese_score,other\n"
-                            "0007,0001,PASS,0.25,z\nd,2,,0.5,z\n")
+                            "0007,0001,PASS,0.25,z\nd,2,SCRATCH,0.5,z\n")
     frame, column = gc.read_inference_csv(folder)
     assert column == "siamese_score"
     assert frame["object_name"].tolist() == ["0001", "2"] and frame["input_path"].tolist() == ["0007", "d"]
-    assert frame["label"].tolist() == ["PASS", "nan"]  # empty label reads as the container's str(NaN)
+    assert frame["label"].tolist() == ["PASS", "SCRATCH"]
     assert frame["siamese_score"].dtype == np.float64 and frame["siamese_score"].tolist() == [0.25, 0.5]
+
+
+def test_utf8_bom_and_labels_that_only_look_missing(tmp_path):
+    folder = _csv(tmp_path, "\ufeffinput_path,object_name,label,siamese_score\nd,o, NA ,0.1\nd,p,n/a ,0.2\n")
+    frame, _ = gc.read_inference_csv(folder)
+    assert frame["label"].tolist() == [" NA ", "n/a "]  # pandas keeps these as text too
 
 
 def test_deploy_output_score_column_is_accepted(tmp_path, caplog):
@@ -143,6 +149,9 @@ def test_deploy_output_score_column_is_accepted(tmp_path, caplog):
     ("input_path,object_name,label,siamese_score\n", "inference.csv", ["no data rows"]),
     ("", "inference.csv", ["empty CSV"]),
     ("input_path,object_name,label,siamese_score\n,o,PASS,0.1\n", "input_path", ["empty"]),
+    ("input_path,object_name,label,siamese_score\nd,,PASS,0.1\n", "object_name", ["empty"]),
+    ("input_path,object_name,label,siamese_score\nd,o,PASS,0.1\nd,p,,0.2\nd,q,None,0.3\nd,r,NA,0.4\n", "label",
+     ["3 row(s)", "missing", "CSV lines 3, 4, 5"]),
 ])
 def test_bad_csv_is_one_clear_error(tmp_path, text, field, needles):
     folder = _csv(tmp_path, text)

@@ -101,6 +101,7 @@ HEADER = "input_path,object_name,label,siamese_score\n"
     ("nan", HEADER + "d,o,PASS,NaN\nd,o2,NG,0.2\n", None, {}, ["siamese_score", "NaN", "CSV lines 2"]),
     ("inf", HEADER + "d,o,PASS,0.1\nd,o2,NG,-inf\n", None, {}, ["infinite", "CSV lines 3"]),
     ("empty csv", "", None, {}, ["empty CSV"]),
+    ("missing label", HEADER + "d,o,PASS,0.1\nd,o2,,0.2\n", None, {}, ["label", "missing", "CSV lines 3"]),
     ("header only", HEADER, None, {}, ["no data rows"]),
     ("no input_map", None, "dataset:\n  classify:\n    image_ext: .png\n", {}, ["dataset.classify.input_map"]),
     ("no image_ext", None, "dataset:\n  classify:\n    input_map: [A]\n", {}, ["dataset.classify.image_ext"]),

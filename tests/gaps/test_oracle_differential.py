@@ -57,12 +57,13 @@ LABEL_STYLES = {
     "no_defect": ["PASS", " pass"],
     "no_pass": ["SCRATCH", "MISSING"],
     "single_defect": ["PASS", "NG"],
+    "near_na_labels": ["PASS", " NA", "n/a ", "None ", "SCRATCH"],  # look missing, are text to pandas too
 }
 
 
 def _case(rng, index: int, root: Path, gap_cases) -> dict:
     style = list(LABEL_STYLES)[index % len(LABEL_STYLES)] if index % 3 == 0 else \
-        str(rng.choice(["plain", "mixed_case", "many_defects", "single_defect"]))
+        str(rng.choice(["plain", "mixed_case", "many_defects", "single_defect", "near_na_labels"]))
     n = int(rng.choice([1, 2, 3, 5, 8, 20, 50, 120, 300, 600]))
     ties_kind = rng.choice(["unique", "heavy", "all_equal", "rounded"])
     ties = {"unique": None, "heavy": int(rng.integers(2, 6)), "all_equal": 1, "rounded": 40}[ties_kind]

@@ -48,6 +48,8 @@ class GapResult:
         data = {"results_dir": str(self.results_dir), "engine": self.engine, "unreachable": self.unreachable,
                 "threshold": self.threshold, "threshold_source": self.threshold_source,
                 "score_column": self.score_column, "written": self.written}
+        if self.unreachable_text:
+            data["unreachable_text"] = self.unreachable_text
         if self.metrics:
             for key in ("precision", "recall", "f1", "confusion", "candidates", "n_samples", "kept_samples",
                         "kept_rows"):
@@ -83,7 +85,6 @@ def refuse_existing_results(results_dir: Path) -> None:
 
 def compute(config: GapConfig, engine_name: str, container_threshold: float | None = None) -> Analysis:
     """Read the inputs and compute every artifact in memory (no writes)."""
-    import numpy as np
     import pyarrow as pa
 
     from tao_skill_bank.gaps import engine
@@ -92,63 +93,87 @@ def compute(config: GapConfig, engine_name: str, container_threshold: float | No
     inference = read_inference_table(config.inference_results_dir)
     table = inference.table
     scores = float_values(table.column("siamese_score"))
-    codes, raw_labels = label_codes(table.column("label"))
-    # raw label text -> normalised group id (first-appearance order of the normalised label)
-    group_of: dict[str, int] = {}
-    raw_to_group = np.empty(len(raw_labels), dtype=np.int64)
-    for i, raw in enumerate(raw_labels):
-        raw_to_group[i] = group_of.setdefault(engine.normalise_label(raw), len(group_of))
-    names = list(group_of)
-    label_ids = raw_to_group[codes]
-    is_pass = label_ids == group_of[engine.PASS] if engine.PASS in group_of else np.zeros(len(codes), dtype=bool)
-    n_samples, n_pass = len(scores), int(np.count_nonzero(is_pass))
-
-    common = {"schema_version": METRICS_SCHEMA_VERSION, "engine": engine_name, "min_recall": config.min_recall,
-              "top_k_per_label": config.top_k_per_label, "score_column": inference.score_column}
-    if config.swept:
-        choice = engine.choose_threshold(scores, is_pass, config.min_recall)
-        if isinstance(choice, engine.Unreachable):
-            return Analysis(inference, train, None, "swept", None, _unreachable_text(choice, inference), None, None)
-        threshold = choice.threshold
-        if container_threshold is not None and container_threshold != threshold:
-            log.warning("the container chose threshold %r, this engine %r; metrics.json describes the "
-                        "container's", container_threshold, threshold)
-            threshold = container_threshold
-        candidates = {"evaluated": choice.evaluated, "meeting_target": choice.meeting_target}
-        source = "swept"
-    else:
-        threshold, source = float(config.threshold), "pinned"
-        candidates = None
-    confusion = engine.confusion_at(scores, is_pass, threshold)
+    labels = _Labels.of(table.column("label"))
+    chosen = _choose_threshold(config, scores, labels.is_pass, container_threshold)
+    if isinstance(chosen, engine.Unreachable):
+        return Analysis(inference, train, None, "swept", None, _unreachable_text(chosen, inference), None, None)
+    threshold, source, candidates = chosen
+    confusion = engine.confusion_at(scores, labels.is_pass, threshold)
     precision, recall, f1 = confusion.rates()
-    if candidates is None:
-        met = confusion.tp + confusion.fn > 0 and recall >= config.min_recall - engine.RECALL_TOLERANCE
-        candidates = {"evaluated": 1, "meeting_target": int(met)}
-        if not met:
-            log.warning("pinned threshold %r gives NO_PASS recall %r, below min_recall=%r", threshold, recall,
-                        config.min_recall)
 
-    weakness = engine.weakness(scores, is_pass, threshold)
-    groups = engine.LabelGroups.build(label_ids, names)
+    weakness = engine.weakness(scores, labels.is_pass, threshold)
+    groups = engine.LabelGroups.build(labels.ids, labels.names)
     kept = engine.top_k_per_label(weakness, groups, config.top_k_per_label)
     _refuse_escaping_paths(config, inference, kept)
     kept_weakness = weakness[kept]
-    kept_labels = [names[g] for g in label_ids[kept]]
-    breakdown = engine.breakdown_text(threshold, config.top_k_per_label, n_samples, kept_labels, kept_weakness)
+    breakdown = engine.breakdown_text(threshold, config.top_k_per_label, len(scores),
+                                      [labels.names[g] for g in labels.ids[kept]], kept_weakness)
     columns = engine.expand_per_lighting(
         _texts(table.column("input_path"), kept), _texts(table.column("object_name"), kept),
-        [raw_labels[c] for c in codes[kept]], scores[kept], kept_weakness, train.lightings, train.image_ext,
-        config.kpi_media_path)
-    gaps = pa.table({"filepath": _string_array(columns["filepath"]), "label": _string_array(columns["label"]),
-                     "siamese_score": _float_array(columns["siamese_score"]),
-                     "weakness": _float_array(columns["weakness"])})
-    metrics = {**common, "threshold": threshold, "threshold_source": source,
+        [labels.raw[c] for c in labels.codes[kept]], scores[kept], kept_weakness, train.lightings,
+        train.image_ext, config.kpi_media_path)
+    gaps = pa.table([_string_array(columns["filepath"]), _string_array(columns["label"]),
+                     _float_array(columns["siamese_score"]), _float_array(columns["weakness"])],
+                    names=list(PARQUET_COLUMNS))
+    n_pass = int(labels.is_pass.sum())
+    metrics = {"schema_version": METRICS_SCHEMA_VERSION, "engine": engine_name, "threshold": threshold,
+               "threshold_source": source, "min_recall": config.min_recall,
+               "top_k_per_label": config.top_k_per_label, "score_column": inference.score_column,
                "precision": precision, "recall": recall, "f1": f1, "confusion": confusion.as_dict(),
-               "candidates": candidates, "n_samples": n_samples, "n_pass": n_pass, "n_no_pass": n_samples - n_pass,
-               "per_label": engine.per_label_stats(weakness, groups),
+               "candidates": candidates, "n_samples": len(scores), "n_pass": n_pass,
+               "n_no_pass": len(scores) - n_pass, "per_label": engine.per_label_stats(weakness, groups),
                "kept_samples": int(len(kept)), "kept_rows": gaps.num_rows,
                "lightings": list(train.lightings), "image_ext": train.image_ext}
     return Analysis(inference, train, threshold, source, metrics, None, breakdown, gaps)
+
+
+@dataclass
+class _Labels:
+    """Raw label codes (as in the CSV) and normalised label ids (first-appearance order)."""
+
+    codes: Any     # int64 per row, into raw
+    raw: list[str]
+    ids: Any       # int64 per row, into names
+    names: list[str]
+    is_pass: Any   # bool per row
+
+    @classmethod
+    def of(cls, column) -> "_Labels":
+        import numpy as np
+
+        from tao_skill_bank.gaps.engine import PASS, normalise_label
+
+        codes, raw = label_codes(column)
+        group_of: dict[str, int] = {}
+        raw_to_group = np.array([group_of.setdefault(normalise_label(r), len(group_of)) for r in raw],
+                                dtype=np.int64)
+        ids = raw_to_group[codes] if len(raw) else np.zeros(0, dtype=np.int64)
+        is_pass = ids == group_of[PASS] if PASS in group_of else np.zeros(len(ids), dtype=bool)
+        return cls(codes, raw, ids, list(group_of), is_pass)
+
+
+def _choose_threshold(config: GapConfig, scores, is_pass, container_threshold: float | None):
+    """(threshold, swept|pinned, candidate counts), or engine.Unreachable."""
+    from tao_skill_bank.gaps import engine
+
+    if not config.swept:
+        threshold = float(config.threshold)
+        confusion = engine.confusion_at(scores, is_pass, threshold)
+        recall = confusion.rates()[1]
+        met = confusion.tp + confusion.fn > 0 and recall >= config.min_recall - engine.RECALL_TOLERANCE
+        if not met:
+            log.warning("pinned threshold %r gives NO_PASS recall %r, below min_recall=%r", threshold, recall,
+                        config.min_recall)
+        return threshold, "pinned", {"evaluated": 1, "meeting_target": int(met)}
+    choice = engine.choose_threshold(scores, is_pass, config.min_recall)
+    if isinstance(choice, engine.Unreachable):
+        return choice
+    threshold = choice.threshold
+    if container_threshold is not None and container_threshold != threshold:
+        log.warning("the container chose threshold %r, this engine %r; metrics.json describes the container's",
+                    container_threshold, threshold)
+        threshold = container_threshold
+    return threshold, "swept", {"evaluated": choice.evaluated, "meeting_target": choice.meeting_target}
 
 
 def _texts(column, rows) -> list[str]:

@@ -240,7 +240,7 @@ def read_inference_csv(results_dir: str | os.PathLike):
 
     The frame has columns input_path, object_name, label (text, read as written: an id like
     `0007` stays `0007`) and siamese_score (float64) — a Deploy `output_score` column is renamed.
-    Scores must be finite numbers; labels left empty read as 'nan', as the container does.
+    Scores must be finite numbers; labels, input paths and object names must not be missing.
     """
     return _frame(read_inference_table(results_dir))
 
@@ -285,7 +285,7 @@ def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
         include_columns=columns,
         column_types={"input_path": pa.dictionary(pa.int32(), text_type), "object_name": text_type,
                       "label": pa.dictionary(pa.int32(), text_type), score_column: pa.float64()},
-        strings_can_be_null=True)
+        strings_can_be_null=False)
     try:
         table = pacsv.read_csv(csv_path, read_options=pacsv.ReadOptions(block_size=1 << 24),
                                convert_options=convert)
@@ -302,11 +302,16 @@ def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
     bad = ~np.isfinite(float_values(table.column("siamese_score")))  # nulls arrive as NaN
     if bad.any():
         _raise_bad_rows(csv_path, score_column, np.flatnonzero(bad), "empty, NaN or infinite")
+    codes, labels = dictionary_codes(table.column("label"))
+    missing = [code for code, text in enumerate(labels) if text in PANDAS_NA_TEXT]
+    if missing:  # the reference's handling of these depends on its pandas version: refuse them
+        _raise_bad_rows(csv_path, "label", np.flatnonzero(np.isin(codes, missing)),
+                        "missing (empty, NA, None, null, ...)",
+                        fix="give every row its ground-truth label: PASS or the defect name")
     for column in ("input_path", "object_name"):
-        if table.column(column).null_count:
-            import pyarrow.compute as pc
-            nulls = np.flatnonzero(pc.is_null(table.column(column)).to_numpy(zero_copy_only=False))
-            _raise_bad_rows(csv_path, column, nulls, "empty", fix=f"fill in {column} for every row")
+        empty = np.flatnonzero(empty_text(table.column(column)))
+        if len(empty):
+            _raise_bad_rows(csv_path, column, empty, "empty", fix=f"fill in {column} for every row")
     return InferenceTable(csv_path, score_column, table)
 
 
@@ -333,7 +338,7 @@ def _frame(inference: InferenceTable):
     import pandas as pd
 
     table = inference.table
-    codes, raw_labels = dictionary_codes(table.column("label"), null_text="nan")
+    codes, raw_labels = label_codes(table.column("label"))
     path_codes, paths = dictionary_codes(table.column("input_path"))
     frame = pd.DataFrame({
         "input_path": np.asarray(paths, dtype=object)[path_codes],
@@ -375,23 +380,43 @@ def float_values(column):
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def dictionary_codes(column, null_text: str = ""):
-    """Dictionary-encoded text column -> (int64 codes, text per code). Nulls get one extra code
-    whose text is `null_text` ('nan' for labels: the container's str(NaN))."""
-    import numpy as np
+def _dictionary_chunks(column) -> list:
     import pyarrow as pa
 
     chunked = column if isinstance(column, pa.ChunkedArray) else pa.chunked_array([column])
-    chunks = _chunks(chunked.unify_dictionaries())
+    return _chunks(chunked.unify_dictionaries())
+
+
+def dictionary_codes(column):
+    """Dictionary-encoded text column -> (int64 codes, text per code)."""
+    import numpy as np
+
+    chunks = _dictionary_chunks(column)
     if not chunks:
         return np.zeros(0, dtype=np.int64), []
-    dictionary = [str(v) for v in chunks[0].dictionary.to_pylist()]
-    null_code = len(dictionary)
-    codes = np.concatenate([_primitive(c.indices, np.int32, null_code) for c in chunks]).astype(np.int64)
-    if chunked.null_count:
-        dictionary.append(null_text)
-    return codes, dictionary
+    codes = np.concatenate([_primitive(c.indices, np.int32, 0) for c in chunks]).astype(np.int64)
+    return codes, [str(v) for v in chunks[0].dictionary.to_pylist()]
+
+
+def empty_text(column):
+    """Boolean numpy mask of empty values in a string or dictionary column."""
+    import numpy as np
+
+    codes, texts = dictionary_codes(column) if hasattr(column.type, "value_type") else (None, None)
+    if codes is not None:
+        return np.asarray([t == "" for t in texts], dtype=bool)[codes] if texts else np.zeros(0, dtype=bool)
+    parts = []
+    for chunk in _chunks(column):
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+        parts.append(np.diff(offsets) == 0)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+# Cells pandas reads as NaN (missing); refused as labels.
+PANDAS_NA_TEXT = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                            "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
 
 
 def label_codes(column):
-    return dictionary_codes(column, null_text="nan")
+    """Label column -> (int64 codes, raw label text per code)."""
+    return dictionary_codes(column)

@@ -104,8 +104,7 @@ def _run_local(config: GapConfig, why: str, results_dir: Path, dry_run: bool) ->
     if dry_run:  # validate everything, write nothing
         artifacts.refuse_existing_results(results_dir)
         analysis = artifacts.compute(config, "local")
-        return EngineOutcome("local", why, EXIT_UNREACHABLE if analysis.unreachable else 0, results_dir, None,
-                             analysis.unreachable, dry_run=True)
+        return EngineOutcome("local", why, 0, results_dir, None, analysis.unreachable, dry_run=True)
     with _RunRecorder(config) as recorder:
         result = artifacts.analyze(config, "local")
     outcome = EngineOutcome("local", why, EXIT_UNREACHABLE if result.unreachable else 0, results_dir, None,
@@ -118,7 +117,7 @@ def default_workspace(config: GapConfig) -> Path:
     """The deepest folder holding every path the container reads or writes."""
     paths = [os.path.abspath(p) for p in _container_paths(config).values()]
     common = Path(os.path.commonpath(paths))
-    return common if common.suffix == "" or common.is_dir() else common.parent
+    return common.parent if common.is_file() else common
 
 
 def _container_paths(config: GapConfig) -> dict[str, str]:

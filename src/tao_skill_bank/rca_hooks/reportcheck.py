@@ -25,7 +25,9 @@ WORD_RANGE = (1000, 1800)
 SPOTCHECK_ROWS = 10
 FULL_ARTIFACTS = ("kpi_gaps.parquet", "threshold.txt", "metrics.json", "weak_samples_breakdown.txt",
                   "vcn_aoi_spec.yaml", "rca_images/")
-ABRIDGED_ARTIFACTS = ("threshold.txt", "metrics.json", "unreachable_kpi.txt", "vcn_aoi_spec.yaml")
+# An unreachable KPI has no chosen threshold: the engine writes unreachable_kpi.txt instead of
+# threshold.txt, metrics.json and the parquet.
+ABRIDGED_ARTIFACTS = ("unreachable_kpi.txt", "vcn_aoi_spec.yaml")
 MAX_CSV_BYTES = 512 * 1024 * 1024
 
 _HEADING_RE = re.compile(r"^##(?!#)\s+(.+?)\s*#*\s*$")
