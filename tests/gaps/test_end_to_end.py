@@ -100,3 +100,8 @@ def test_unreachable_chain_gives_the_abridged_report(tmp_path):
     assert report.code == 0 and report.json()["variant"] == "abridged"
     text = (out / "RCA_Report.draft.md").read_text()
     assert "## 3. KPI Unreachable" in text and (out / "unreachable_kpi.txt").read_text().splitlines()[0] in text
+    # The engine leaves no threshold.txt / metrics.json here; the report check must accept that.
+    assert not (out / "threshold.txt").exists() and not (out / "metrics.json").exists()
+    (out / "RCA_Report.md").write_text(text)
+    check = run_cli("gaps", "check", out, "--json")
+    assert check.code == 0, check.stdout
