@@ -158,7 +158,8 @@ def docker_engine_ready(image: str, docker: str = "docker") -> tuple[bool, str]:
     checks = preflight(image, need_gpu=True, pull=False, docker=docker, timeout=10.0)
     failed = [c for c in checks if not c.ok]
     if failed:
-        return False, "; ".join(f"{c.name}: {c.detail}" for c in failed)
+        # Only the reason: for `auto` falling back is the fix, so the "— use ..." advice is noise.
+        return False, "; ".join(c.detail.split(" — ")[0] for c in failed)
     return True, "docker daemon, GPU and image present"
 
 

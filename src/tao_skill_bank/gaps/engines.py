@@ -73,7 +73,7 @@ def choose_engine(requested: str = "auto", image: str | None = None) -> tuple[st
     ready, detail = docker_engine_ready(image)
     if ready:
         return "docker", f"auto: {detail}"
-    return "local", f"auto: docker engine not usable, so local (same answers, no GPU needed): {detail}"
+    return "local", f"auto: {detail}; the local engine gives the container's answers without Docker or a GPU"
 
 
 def run_gap_analysis(config: GapConfig, *, engine: str = "auto", workspace: Path | None = None,
