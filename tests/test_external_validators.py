@@ -50,3 +50,27 @@ def test_skillsaw_lint_repo():
     result = _run(_tool("skillsaw"), "lint", REPO_ROOT)
     assert result.returncode == 0, result.stdout
     assert "Errors:   0" in result.stdout
+
+
+def _claude_cli() -> str | None:
+    """Claude Code's own validator is optional (≈235 MB from npm): point TAO_SKILL_BANK_CLAUDE_BIN
+    at `node_modules/.bin/claude`, or have `claude` on PATH."""
+    import os
+    import shutil
+
+    return os.environ.get("TAO_SKILL_BANK_CLAUDE_BIN") or shutil.which("claude")
+
+
+@pytest.mark.parametrize("target", [".", ".claude-plugin/plugin.json"])
+def test_claude_plugin_validate_strict(target, tmp_path):
+    claude = _claude_cli()
+    if not claude:
+        pytest.skip("optional: Claude Code CLI not installed (npm install @anthropic-ai/claude-code, "
+                    "then set TAO_SKILL_BANK_CLAUDE_BIN)")
+    import os
+
+    env = dict(os.environ, HOME=str(tmp_path), DISABLE_AUTOUPDATER="1", DISABLE_TELEMETRY="1",
+               CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1")
+    result = subprocess.run([claude, "plugin", "validate", "--strict", str(REPO_ROOT / target)], cwd=REPO_ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert result.returncode == 0 and "Validation passed" in result.stdout, result.stdout
