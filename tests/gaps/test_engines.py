@@ -219,3 +219,45 @@ def test_docker_engine_with_the_reference_code_behind_the_fake_container(docker_
     assert metrics["threshold"] == float((folder / "threshold.txt").read_text())
     assert len(pd.read_parquet(folder / "kpi_gaps.parquet")) == metrics["kept_rows"]
     assert f"threshold={metrics['threshold']}," in (folder / "weak_samples_breakdown.txt").read_text()
+
+
+def _deploy_experiment(tmp_path, gap_cases):
+    return gap_cases.write_experiment(tmp_path / "e", [("d", "o1", "PASS", 0.1), ("d", "o2", "NG", 0.9)],
+                                      score_column="output_score")
+
+
+def test_fake_container_dies_on_a_deploy_csv_like_the_real_image(docker_env, tmp_path, gap_cases):
+    """The stand-in must reproduce the KeyError, or the two tests below would prove nothing."""
+    import subprocess
+
+    exp = _deploy_experiment(tmp_path, gap_cases)
+    config = engines.docker_config(_config(exp))
+    argv = engines.docker_command(config, IMAGE, exp.root, exp.results_dir / engines.SPEC_NAME)
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    assert proc.returncode == 1 and "KeyError: 'siamese_score'" in proc.stderr
+
+
+def test_auto_runs_a_deploy_csv_locally_and_says_why(docker_env, tmp_path, gap_cases):
+    exp = _deploy_experiment(tmp_path, gap_cases)
+    outcome = engines.run_gap_analysis(_config(exp), engine="auto")
+    assert outcome.exit_code == 0 and outcome.engine == "local"
+    assert "TAO Deploy CSV (output_score)" in outcome.reason
+    assert docker_env.calls() == []  # Docker is not even probed
+    assert json.loads((exp.results_dir / "metrics.json").read_text())["score_column"] == "output_score"
+    assert "TAO Deploy CSV" in json.loads((exp.results_dir / "run_record.json").read_text())["engine_reason"]
+
+
+def test_docker_engine_refuses_a_deploy_csv_before_docker_starts(docker_env, tmp_path, gap_cases):
+    exp = _deploy_experiment(tmp_path, gap_cases)
+    with pytest.raises(UserError) as err:
+        engines.run_gap_analysis(_config(exp), engine="docker")
+    assert err.value.field == "--engine" and "--engine local" in err.value.fix
+    assert "KeyError" in err.value.message and err.value.exit_code == 1
+    assert docker_env.calls() == [] and not exp.results_dir.exists()
+
+
+def test_deploy_score_column_only_flags_csvs_without_siamese_score(tmp_path, gap_cases, experiment):
+    assert engines.deploy_score_column(_config(_deploy_experiment(tmp_path, gap_cases))) == "output_score"
+    assert engines.deploy_score_column(_config(experiment)) is None
+    experiment.csv.unlink()  # a missing CSV is left to the engine's own one-line error
+    assert engines.deploy_score_column(_config(experiment)) is None

@@ -135,8 +135,20 @@ def test_wrong_image_ext_is_diagnosed(small_exp, tmp_path):
 def test_bad_knob_is_a_one_line_error_and_nothing_is_created(small_exp):
     result = run_cli("gaps", "run", "--exp-dir", small_exp, "--dataset-root", small_exp / "images",
                      "--min-recall", "1.5", "--engine", "local")
-    assert_one_line_error(result, "min_recall")
+    assert_one_line_error(result, "min_recall", "field '--min-recall'", "e.g. --min-recall 1.0")
     assert not (small_exp / "rca_results").exists()
+
+
+@pytest.mark.parametrize("flags, needles", [
+    (["--top-k", "0"], ["field '--top-k'", "at least 1", "e.g. --top-k 50"]),
+    (["--threshold", "-0.5"], ["field '--threshold'", "not >= 0", "omit --threshold to sweep"]),
+])
+def test_bad_knobs_name_the_gaps_run_flag(small_exp, flags, needles):
+    """A negative threshold would make the container sweep instead of pinning: refused, not ignored."""
+    result = run_cli("gaps", "run", "--exp-dir", small_exp, "--dataset-root", small_exp / "images",
+                     *flags, "--engine", "local")
+    assert_one_line_error(result, *needles)
+    assert result.code == 1 and not (small_exp / "rca_results").exists()
 
 
 # ---- the run ------------------------------------------------------------------------------------

@@ -78,13 +78,38 @@ def choose_engine(requested: str = "auto", image: str | None = None) -> tuple[st
 
 def run_gap_analysis(config: GapConfig, *, engine: str = "auto", workspace: Path | None = None,
                      dry_run: bool = False, bank: Path | None = None) -> EngineOutcome:
-    image = _image(IMAGE_KEY, bank, required=engine == "docker")
-    chosen, why = choose_engine(engine, image)
+    deploy_column = deploy_score_column(config)
+    if deploy_column and engine == "docker":
+        raise UserError(f"is a TAO Deploy CSV (score column '{deploy_column}', no siamese_score); the "
+                        "data-services container dies on it with KeyError: 'siamese_score'",
+                        file=str(inference_csv_path(config.inference_results_dir)), field="--engine",
+                        fix="rerun with --engine local (same answers, reads output_score as siamese_score)")
+    if deploy_column and engine == "auto":  # the container cannot read it: do not even probe Docker
+        image, chosen = None, "local"
+        why = (f"auto: inference.csv is a TAO Deploy CSV ({deploy_column}), which the data-services container "
+               "cannot read; the local engine gives its answers")
+    else:
+        image = _image(IMAGE_KEY, bank, required=engine == "docker")
+        chosen, why = choose_engine(engine, image)
     log.info("engine: %s (%s)", chosen, why)
     results_dir = Path(config.results_dir)
     if chosen == "local":
         return _run_local(config, why, results_dir, dry_run)
     return _run_docker(config, why, results_dir, image, workspace, dry_run, bank)
+
+
+def deploy_score_column(config: GapConfig) -> str | None:
+    """The score column of a TAO Deploy inference.csv (no siamese_score), else None. A missing or
+    bad CSV is None here: the engine's own validation reports it."""
+    from tao_skill_bank.gaps.config import SCORE_COLUMNS, read_header
+
+    csv_path = inference_csv_path(config.inference_results_dir)
+    if not csv_path.is_file():
+        return None
+    header = read_header(csv_path)
+    if SCORE_COLUMNS[0] in header:
+        return None
+    return next((c for c in SCORE_COLUMNS[1:] if c in header), None)
 
 
 def _image(key: str, bank: Path | None, required: bool) -> str | None:

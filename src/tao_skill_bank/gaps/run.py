@@ -235,15 +235,31 @@ def custom_results_dir(out: Path, create: bool = True) -> Path:
 
 # ---- the run ------------------------------------------------------------------------------------
 
+# `gaps run` flag for each container key it sets, so errors name what the agent typed
+KNOB_FLAGS = {"min_recall": "--min-recall", "top_k_per_label": "--top-k", "threshold": "--threshold"}
+
+
 def build_config(req: RunRequest, inference_dir: Path, train_config: Path, dataset_root: Path, results_dir: Path):
     from tao_skill_bank.gaps.config import load_config
 
+    if req.threshold is not None and not req.threshold >= 0:
+        # the container reads any threshold < 0 as "sweep": a negative pin would silently sweep
+        raise UserError(f"{req.threshold} is not >= 0; the container treats a negative threshold as "
+                        "'sweep', so it cannot be pinned", file="command line", field="--threshold",
+                        fix="pass a threshold >= 0 to pin it, or omit --threshold to sweep")
     overrides = [f"inference_results_dir={inference_dir}", f"train_config={train_config}",
                  f"kpi_media_path={dataset_root}", f"results_dir={results_dir}"]
     for key, value in (("min_recall", req.min_recall), ("top_k_per_label", req.top_k), ("threshold", req.threshold)):
         if value is not None:
             overrides.append(f"{key}={value}")
-    return load_config(None, overrides)
+    try:
+        return load_config(None, overrides)
+    except UserError as err:
+        flag = KNOB_FLAGS.get(err.field or "")
+        if flag is None:
+            raise
+        raise UserError(err.message, file=err.file, field=flag,
+                        fix=(err.fix or "").replace(f"{err.field}=", f"{flag} ")) from None
 
 
 def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -> dict:
