@@ -1,9 +1,9 @@
 """Shared body of the RCA hook scripts (stdlib only; imported from the script's own folder).
 
 `run(handler_name, wants)` honours RCA_HOOKS=0, reads stdin, lets `wants(raw)` decide without
-parsing, then calls `tao_skill_bank.rca_hooks.entry.<handler_name>` (installed package, else the
-checkout's src/ or the installed package next to this folder) and prints its JSON. It always
-returns 0: a hook must never break the agent's tool call.
+parsing, then calls `tao_skill_bank.rca_hooks.entry.<handler_name>` (the package next to this
+folder: a checkout's or plugin's src/, or the installed wheel; else any importable copy) and
+prints its JSON. It always returns 0: a hook must never break the agent's tool call.
 """
 import os
 import sys
@@ -12,15 +12,14 @@ HOOK_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def _import_entry():
-    try:
-        from tao_skill_bank.rca_hooks import entry
-    except ImportError:
-        # Checkout (<root>/hooks next to <root>/src) or installed copy (<site>/tao_skill_bank/_bank/hooks).
-        for candidate in (os.path.join(HOOK_DIR, os.pardir, "src"), os.path.join(HOOK_DIR, os.pardir, os.pardir, os.pardir)):
-            if os.path.isfile(os.path.join(candidate, "tao_skill_bank", "rca_hooks", "entry.py")):
-                sys.path.insert(0, os.path.abspath(candidate))
-                break
-        from tao_skill_bank.rca_hooks import entry
+    # The package shipped with these scripts first, so a plugin update never runs against an older
+    # pip-installed copy: checkout or plugin (<root>/hooks next to <root>/src), or the installed
+    # wheel's own bank (<site>/tao_skill_bank/_bank/hooks). Else whatever python3 can import.
+    for candidate in (os.path.join(HOOK_DIR, os.pardir, "src"), os.path.join(HOOK_DIR, os.pardir, os.pardir, os.pardir)):
+        if os.path.isfile(os.path.join(candidate, "tao_skill_bank", "rca_hooks", "entry.py")):
+            sys.path.insert(0, os.path.abspath(candidate))
+            break
+    from tao_skill_bank.rca_hooks import entry
     return entry
 
 

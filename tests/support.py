@@ -127,6 +127,16 @@ sys.exit(0 if {gpu!r} else 9)
     return {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
+def tao_skills_on_path(bin_dir: Path) -> str:
+    """A `tao-skills` shim running this interpreter's package, for pasting documented commands
+    into bash; returns the PATH prefix that puts it first."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    shim = bin_dir / "tao-skills"
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m tao_skill_bank \"$@\"\n")
+    shim.chmod(0o755)
+    return f"{bin_dir}{os.pathsep}"
+
+
 def recorded_calls(calls_log: Path) -> list[list[str]]:
     import json
 

@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-from support import run_cli
+from support import assert_one_line_error, run_cli
 from tao_skill_bank import cli
 
 
@@ -53,3 +53,24 @@ def test_json_error_is_machine_readable():
     assert result.code == 1
     payload = result.json()
     assert payload["field"] == "images.nope" and payload["fix"]
+
+
+def test_every_command_offers_json():
+    # Agents parse every command's result: each leaf command must accept --json.
+    commands = list(_commands(cli.build_parser()))
+    leaves = [(name, sub) for name, sub in commands if not any(child.startswith(name + " ") for child, _ in commands)]
+    assert len(leaves) > len(cli.COMMAND_MODULES)
+    missing = [name for name, sub in leaves if "--json" not in sub._option_string_actions]
+    assert missing == []
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (("versions", "get"), "the following arguments are required: key"),
+    (("--no-such-flag",), "unrecognized arguments"),
+    (("versions", "fetch"), "invalid choice"),
+])
+def test_usage_mistakes_are_one_line_bad_input(argv, needle):
+    result = run_cli(*argv)
+    assert result.code == 1  # 2 is reserved for a missing environment
+    assert_one_line_error(result, needle, "--help")
+    assert "usage:" not in result.stderr

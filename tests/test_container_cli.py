@@ -64,6 +64,18 @@ def test_real_run_preflights_runs_and_restores_ownership(setup):
     assert "fake container output" in log.read_text() and result.json()["exit_code"] == 0
 
 
+def test_relative_results_dir_is_given_back_inside_the_workspace(setup, tmp_path):
+    # `-w W` makes ./results mean W/results in the container, whatever folder the agent runs from
+    spec_path = write_spec(setup, results_dir="./results")
+    result = run_cli("--bank", setup["bank"], "container", "run", "--skill", OI_SKILL, "--action", "train",
+                     "-e", spec_path, "--workspace", setup["ws"], "--skip-validation", "--json",
+                     env=setup["env"], cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    chown = [c for c in recorded_calls(setup["calls"]) if "chown" in c]
+    assert len(chown) == 1 and chown[0][-1] == "/w/results", chown
+    assert (setup["ws"] / "results" / "train" / "container_run.log").is_file()
+
+
 def test_second_run_into_same_results_is_refused(setup):
     assert container_run(setup).code == 0
     n_calls = len(recorded_calls(setup["calls"]))
@@ -168,3 +180,25 @@ def test_real_skill_spec_is_validated_before_docker(setup, bank_root, tmp_path):
     refused = run_cli(*base, bad, env=setup["env"])
     assert_one_line_error(refused, "dataset.batch_size", "--skip-validation")
     assert recorded_calls(setup["calls"]) == []
+
+
+def test_spec_without_results_dir_is_refused_before_docker(setup):
+    # `docker run --rm` would discard whatever the container wrote under its own default folder
+    spec = {k: v for k, v in setup["spec"].items() if k != "results_dir"}
+    path = setup["ws"] / "no_results.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = container_run(setup, spec_path=path)
+    assert_one_line_error(result, "results_dir", "--job-dir")
+    assert recorded_calls(setup["calls"]) == []
+
+
+def test_action_results_dir_alone_is_logged_into_and_given_back(setup):
+    spec = {k: v for k, v in setup["spec"].items() if k != "results_dir"}
+    spec["train"] = {**spec["train"], "results_dir": str(setup["ws"] / "own_train")}
+    path = setup["ws"] / "own.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = container_run(setup, "--json", spec_path=path)
+    assert result.code == 0, result.stderr
+    assert (setup["ws"] / "own_train" / "container_run.log").is_file()
+    chown = [c for c in recorded_calls(setup["calls"]) if "chown" in c]
+    assert len(chown) == 1 and chown[0][-1] == "/w/own_train"

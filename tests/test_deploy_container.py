@@ -146,3 +146,15 @@ def test_built_spec_goes_straight_to_a_dry_run(tmp_path):
     record = result.json()
     assert record["output_dir"] == str(spec.parent / "trt_inference")
     assert record["argv"][-4:] == ["optical_inspection", "inference", "-e", str(spec)]
+
+
+@pytest.mark.parametrize("action", ["evaluate", "inference"])
+def test_trusted_checkpoint_is_refused_for_a_tensorrt_engine(action, bank, tmp_path):
+    """TensorRT evaluate/inference load an engine, not a PyTorch checkpoint: the weights-only
+    override would only widen trust for nothing."""
+    ws = tmp_path / "ws"
+    spec = write_spec(action, ws)
+    result = run_cli("--bank", bank, "container", "run", "--skill", SKILL, "--action", action,
+                     "-e", spec, "--workspace", ws, "--dry-run", "--trusted-checkpoint")
+    assert result.code == 1 and "Traceback" not in result.stderr
+    assert "--trusted-checkpoint" in result.stderr and "drop the flag" in result.stderr

@@ -41,3 +41,19 @@ def test_create_new_dir_never_reuses(tmp_path):
         fsutil.create_new_dir(tmp_path / "run")
     assert "already exists" in err.value.one_line()
     assert (made / "keep.txt").read_text() == "results"
+
+
+def test_new_files_get_the_umask_mode_and_replaced_files_keep_theirs(tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        fsutil.atomic_write_text(tmp_path / "new.txt", "x")
+        fsutil.atomic_write_with(tmp_path / "new.bin", lambda p: p.write_bytes(b"x"))
+        script = tmp_path / "run.sh"
+        script.write_text("old")
+        script.chmod(0o755)
+        fsutil.atomic_write_text(script, "new")
+    finally:
+        os.umask(old_umask)
+    assert (tmp_path / "new.txt").stat().st_mode & 0o777 == 0o644  # mkstemp alone gives 0600
+    assert (tmp_path / "new.bin").stat().st_mode & 0o777 == 0o644
+    assert script.stat().st_mode & 0o777 == 0o755

@@ -47,7 +47,7 @@ def test_get_prints_value_and_exit_zero():
 def test_get_unknown_or_non_string_key_exits_1_with_nearest(key):
     result = run_cli("versions", "get", key)
     assert result.code == 1
-    assert_one_line_error(result, key, "images.tao_toolkit.")
+    assert_one_line_error(result, key, "images.tao_toolkit.", str(REPO_ROOT / "versions.yaml"))
 
 
 def test_get_without_versions_yaml_exits_2(tmp_path):
@@ -118,6 +118,16 @@ def test_check_reports_drift_and_stamp_fixes_it(tiny_bank):
     # stamping again changes nothing
     assert run_cli("--bank", str(tiny_bank), "versions", "stamp", "--json").json() == {"changed": []}
 
+
+def test_tag_beside_a_literal_does_not_claim_the_next_line(tiny_bank):
+    doc = tiny_bank / "skills/demo/SKILL.md"
+    original = ("docker pull nvcr.io/nvidia/tao/tao-toolkit:6.0.0-pyt  # versions-key: images.tao_toolkit.pyt\n"
+                "curl http://localhost:8080/health\nimage: python:3.11\n")
+    doc.write_text(original)
+    result = run_cli("--bank", str(tiny_bank), "versions", "check", "--json")
+    assert [f["line"] for f in result.json()["findings"]] == [1]
+    run_cli("--bank", str(tiny_bank), "versions", "stamp")
+    assert doc.read_text() == original.replace("6.0.0-pyt", _uri("images.tao_toolkit.pyt").split(":")[-1])
 
 def test_check_flags_unknown_versions_key(tiny_bank):
     (tiny_bank / "skills/demo/SKILL.md").write_text(

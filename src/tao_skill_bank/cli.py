@@ -13,7 +13,7 @@ import logging
 import sys
 
 from tao_skill_bank import __version__
-from tao_skill_bank.errors import UserError
+from tao_skill_bank.errors import EXIT_BAD_INPUT, UserError
 
 # (module, purpose) — order is the order shown in --help.
 COMMAND_MODULES: list[str] = [
@@ -32,8 +32,16 @@ COMMAND_MODULES: list[str] = [
 log = logging.getLogger("tao_skill_bank")
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage mistake is bad input: one line and exit 1 (argparse prints the usage block and
+    exits 2, which the bank's convention reserves for a missing environment). Subparsers inherit it."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message} — fix: see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tao-skills",
         description="Helpers behind the TAO skill bank: gap analysis, spec building and "
                     "validation, container runs, hooks. Results go to stdout, logs to stderr.",

@@ -3,8 +3,8 @@
 The image comes from versions.yaml through the action's `image_key` in references/skill_info.yaml;
 the command is `<entrypoint...> -e SPEC` with the workspace mounted at the same path. Everything
 that can be checked without Docker is checked first (spec inside the workspace, every host path
-in the spec inside it, no `???`, no overwrite of earlier results), so a refusal never starts a
-container. `--dry-run` prints the exact command and stops there.
+in the spec inside it, no `???`, a results_dir to keep the outputs, no overwrite of earlier
+results), so a refusal never starts a container. `--dry-run` prints the exact command and stops.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def register(subparsers) -> None:
         "run", help="docker run the action's image with `<entrypoint> -e SPEC` (exit 2 when Docker/GPU/image is missing)",
         description="Mounts --workspace at the same path (-v W:W -w W), --gpus all, --ipc=host, never --user; "
                     "gives written files back to you afterwards. Refuses before Docker starts when the spec "
-                    "or a path in it lies outside the workspace, holds ???, or the results folder already has results.")
+                    "or a path in it lies outside the workspace, holds ???, names no results_dir, or the results folder "
+                    "already has results.")
     run.add_argument("--skill", required=True, help="skill name in the bank or a path to a skill folder")
     run.add_argument("--action", required=True, help="an action of the skill's references/skill_info.yaml")
     run.add_argument("-e", "--spec", required=True, metavar="SPEC", help="the experiment spec YAML")
@@ -77,7 +78,7 @@ def _run(args) -> int:
                               workspace=workspace, gpus=args.gpus == "all", env=env)
     argv = run.argv()
     record = {"skill": skill_dir.name, "action": action.name, "image": image, "workspace": str(workspace),
-              "spec": str(spec_path), "env": env, "output_dir": str(output_dir) if output_dir else None,
+              "spec": str(spec_path), "env": env, "output_dir": str(output_dir),
               "argv": argv, "command": shlex.join(argv), "dry_run": args.dry_run}
     if args.dry_run:
         emit(args, record, record["command"])
@@ -85,20 +86,20 @@ def _run(args) -> int:
 
     container.require_preflight(container.preflight(
         image, need_gpu=run.gpus, alternative="--dry-run to get the command for a Docker + GPU host"))
-    log_path = None
-    if output_dir is not None:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        log_path = output_dir / LOG_NAME
+    output_dir.mkdir(parents=True, exist_ok=True)
+    log_path = output_dir / LOG_NAME
     exit_code = container.run(argv, log_path=log_path)
-    results_root = Path(str(spec.get("results_dir") or "")) if spec.get("results_dir") else None
-    if results_root is not None and results_root.exists() and container.is_inside(results_root, workspace):
+    # relative to the container's working directory (the workspace), not to ours
+    results_root = container.as_container_path(str(spec["results_dir"]), workspace) if spec.get("results_dir") \
+        else output_dir
+    if results_root.exists() and container.is_inside(results_root, workspace):
         if container.restore_ownership(get_value(versions, "images.helpers.chown"), workspace, results_root) != 0:
             raise UserError("could not give container-written files back to you", file=str(results_root),
                             fix=f"sudo chown -R $(id -u):$(id -g) {results_root}", exit_code=EXIT_ENVIRONMENT)
-    record.update(exit_code=exit_code, log=str(log_path) if log_path else None)
-    emit(args, record, f"container exited with {exit_code}" + (f"; log: {log_path}" if log_path else ""))
+    record.update(exit_code=exit_code, log=str(log_path))
+    emit(args, record, f"container exited with {exit_code}; log: {log_path}")
     if exit_code != 0:
-        raise UserError(f"container exited with code {exit_code}", file=str(log_path or spec_path),
+        raise UserError(f"container exited with code {exit_code}", file=str(log_path),
                         fix="read the log, fix the spec, rerun with a new results_dir", exit_code=EXIT_FINDINGS)
     return 0
 
@@ -135,17 +136,21 @@ def _trusted_env(args, spec: dict) -> dict:
 
     if not args.trusted_checkpoint:
         return {}
-    resuming = args.action == "train" and bool((spec.get("train") or {}).get("resume_training_checkpoint_path"))
-    if args.action not in CHECKPOINT_LOADING_ACTIONS and not resuming:
-        raise UserError(f"--trusted-checkpoint only applies to {', '.join(CHECKPOINT_LOADING_ACTIONS)} and resumed "
-                        f"training ({RESUME_KEY} set); '{args.action}' loads no full checkpoint",
+    block = spec.get(args.action) if isinstance(spec.get(args.action), dict) else {}
+    resuming = args.action == "train" and bool(block.get("resume_training_checkpoint_path"))
+    # `<action>.checkpoint` set = a PyTorch checkpoint is loaded; TensorRT evaluate/inference read an engine
+    loads_checkpoint = args.action in CHECKPOINT_LOADING_ACTIONS and bool(block.get("checkpoint"))
+    if not (loads_checkpoint or resuming):
+        raise UserError(f"--trusted-checkpoint only applies to {', '.join(CHECKPOINT_LOADING_ACTIONS)} with "
+                        f"<action>.checkpoint set and to resumed training ({RESUME_KEY} set); "
+                        f"'{args.action}' with this spec loads no full checkpoint",
                         field="--trusted-checkpoint", fix="drop the flag")
     return dict(TRUSTED_ENV)
 
 
 def _refuse_existing_results(spec: dict, action, workspace, spec_path):
-    """The folder this action writes into; refuse when an earlier run already wrote there
-    (a resumed train continues its own folder)."""
+    """The folder this action writes into; refuse when the spec names none, or when an earlier
+    run already wrote there (a resumed train continues its own folder)."""
     from pathlib import Path
 
     from tao_skill_bank.container import as_container_path
@@ -155,7 +160,10 @@ def _refuse_existing_results(spec: dict, action, workspace, spec_path):
     explicit = block.get("results_dir")
     base = spec.get("results_dir")
     if not explicit and not base:
-        return None
+        # the container would write under its own default folder, which `docker run --rm` discards
+        raise UserError("no results_dir: the run's outputs would stay inside the container and be lost",
+                        file=str(spec_path), field="results_dir",
+                        fix="build the spec with --job-dir JOB_DIR (inside the workspace), or set results_dir")
     output_dir = as_container_path(str(explicit), workspace) if explicit else \
         as_container_path(str(base), workspace) / action.results_subdir
     resuming = action.name == "train" and bool(block.get("resume_training_checkpoint_path"))

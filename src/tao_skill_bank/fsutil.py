@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -25,6 +26,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)
     except BaseException:
         _silent_unlink(tmp)
@@ -48,6 +50,7 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -
     os.close(fd)
     try:
         writer(Path(tmp))
+        os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)
     except BaseException:
         _silent_unlink(tmp)
@@ -64,6 +67,17 @@ def create_new_dir(path: str | os.PathLike) -> Path:
         raise UserError("results folder already exists; refusing to overwrite a previous run",
                         file=str(path), fix="choose a new --out folder or let the tool pick a timestamp")
     return path
+
+
+def _final_mode(path: Path) -> int:
+    """The replaced file's permissions, else what a plain open() would give (mkstemp makes 0600,
+    which would hide results from other users and drop a script's executable bit)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _silent_unlink(path: str | os.PathLike) -> None:

@@ -71,7 +71,7 @@ def leaf_keys(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def get_value(data: dict, key: str) -> str:
+def get_value(data: dict, key: str, file: str = VERSIONS_FILE) -> str:
     node: Any = data
     for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -83,7 +83,7 @@ def get_value(data: dict, key: str) -> str:
     valid = [k for k, v in leaf_keys(data).items() if isinstance(v, str)]
     nearest = difflib.get_close_matches(key, valid, n=3, cutoff=0.4) or valid[:3]
     what = "is not a string value" if node is not None else "not found"
-    raise UserError(f"key '{key}' {what}", file=VERSIONS_FILE, field=key,
+    raise UserError(f"key '{key}' {what}", file=file, field=key,
                     fix=f"use one of: {', '.join(nearest)}")
 
 
@@ -92,7 +92,7 @@ def image_uri(key: str, bank_root: Path | None = None) -> str:
     from tao_skill_bank.bank import find_bank_root
 
     root = bank_root or find_bank_root()
-    return get_value(load_versions(root), key)
+    return get_value(load_versions(root), key, str(root / VERSIONS_FILE))
 
 
 @dataclass(frozen=True)
@@ -107,10 +107,15 @@ class Finding:
 
 
 def _tag_for_line(lines: list[str], index: int) -> str | None:
-    for candidate in (lines[index], lines[index - 1] if index > 0 else ""):
-        match = KEY_TAG_RE.search(candidate)
-        if match:
-            return match.group(1)
+    """The key tagging this line: its own tag, else a tag on the line above that has no literal
+    of its own (a tag beside a literal belongs to that literal, not to the next line)."""
+    match = KEY_TAG_RE.search(lines[index])
+    if match:
+        return match.group(1)
+    above = lines[index - 1] if index > 0 else ""
+    match = KEY_TAG_RE.search(above)
+    if match and not IMAGE_LITERAL_RE.search(_strip_tag(above)):
+        return match.group(1)
     return None
 
 

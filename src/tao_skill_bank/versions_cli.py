@@ -21,9 +21,10 @@ def register(subparsers) -> None:
 
 def _get(args) -> int:
     from tao_skill_bank.bank import find_bank_root
-    from tao_skill_bank.versions import get_value, load_versions
+    from tao_skill_bank.versions import VERSIONS_FILE, get_value, load_versions
 
-    value = get_value(load_versions(find_bank_root(args.bank)), args.key)
+    root = find_bank_root(args.bank)
+    value = get_value(load_versions(root), args.key, str(root / VERSIONS_FILE))
     emit(args, {"key": args.key, "value": value}, value)
     return 0
 

@@ -21,6 +21,9 @@ from tao_skill_bank.oi.automl import decide_route, policy_from_request, resolve_
     "Don't use AutoML, just plain training",
     "switch AutoML off",
     "train with AutoML disabled",
+    "no need for AutoML this time",
+    "AutoML is not needed here",
+    "HPO isn't necessary, train once",
 ])
 def test_off_wording(text):
     assert policy_from_request(text).policy == "off"

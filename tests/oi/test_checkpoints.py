@@ -57,6 +57,18 @@ def test_epoch_in_two_automl_children_is_ambiguous(tmp_path):
         resolve_checkpoint(root, "latest")
 
 
+def test_latest_across_automl_children_is_ambiguous_even_without_a_tie(tmp_path):
+    root = tree(tmp_path, "experiment_0/model_epoch_002_step_00030.pth", "experiment_1/model_epoch_000_step_00006.pth",
+                "experiment_1/model_epoch_004_step_00060.pth")
+    with pytest.raises(UserError, match="2 checkpoints match --select latest") as err:
+        resolve_checkpoint(root, "latest")
+    # each child's own latest is listed, so the agent can ask which run was meant
+    assert "experiment_0/model_epoch_002_step_00030.pth" in err.value.message
+    assert "experiment_1/model_epoch_004_step_00060.pth" in err.value.message
+    assert "experiment_1/model_epoch_000_step_00006.pth" not in err.value.message
+    assert resolve_checkpoint(root / "experiment_1", "latest").name == "model_epoch_004_step_00060.pth"
+
+
 def test_epoch_with_two_steps_is_ambiguous(tmp_path):
     root = tree(tmp_path, "model_epoch_001_step_00010.pth", "model_epoch_001_step_00012.pth")
     with pytest.raises(UserError, match="add the step"):

@@ -150,3 +150,8 @@ def test_cli_no_files_to_infer_from_is_one_line(tmp_path):
     for image in (split / "images" / "images" / "boardA").rglob("*.png"):
         image.unlink()
     assert_one_line_error(run_cli("dataset", "check", split), "--lightings")
+
+
+def test_cli_uri_is_refused_with_the_uri_intact():
+    result = run_cli("dataset", "check", "s3://bucket/aoi/train")
+    assert_one_line_error(result, "s3://bucket/aoi/train", "spec build")

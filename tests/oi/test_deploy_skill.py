@@ -328,3 +328,43 @@ def test_non_square_deploy_size_is_refused(ws):
     result, out = build(ws, "inference", "--infer-data", ws / "split", "--set", "dataset.image_height=512")
     assert result.code == 3 and not out.exists()
     assert "dataset.image_height" in result.stderr and "transposed" in result.stderr
+
+
+def test_skill_md_sections_one_to_three_run_as_written(tmp_path):
+    """Sections 1-3 of SKILL.md pasted into bash (fake docker): engine spec from the export job,
+    then TensorRT evaluate and inference from the engine job, each on the Deploy image."""
+    import os
+    import re
+    import subprocess
+
+    from support import fake_tools, recorded_calls, run_cli, tao_skills_on_path
+
+    body = (DEPLOY / "SKILL.md").read_text()
+    blocks = [re.search(r"```bash\n(.*?)```", body.split(f"## {n}.")[1], flags=re.S).group(1) for n in (1, 2, 3)]
+    (tmp_path / "jobs" / "export_001").mkdir(parents=True)
+    (tmp_path / "jobs" / "export_001" / "model.onnx").write_bytes(b"onnx")
+    engine_job = tmp_path / "jobs" / "engine_built"
+    engine_job.mkdir()
+    (engine_job / "model.engine").write_bytes(b"plan")
+    for name in ("eval", "infer"):
+        images = tmp_path / "data" / name / "images" / "images"
+        for folder in ("golden", "b1"):
+            (images / folder).mkdir(parents=True)
+        (tmp_path / "data" / name / "dataset.csv").write_text("input_path,golden_path,object_name,label\nb1,golden,C1,PASS\n")
+    calls = tmp_path / "calls.jsonl"
+    env = {**os.environ, "PATH": tao_skills_on_path(tmp_path / "shim") + fake_tools(tmp_path / "bin", calls)["PATH"],
+           "WS": str(tmp_path), "EXPORT_JOB": str(tmp_path / "jobs" / "export_001"), "ENGINE_JOB": str(engine_job),
+           "EVAL_SPLIT": str(tmp_path / "data" / "eval"), "INFER_SPLIT": str(tmp_path / "data" / "infer")}
+    proc = subprocess.run(["bash", "-euc", "\n".join(blocks)], env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    engine_spec = load_yaml(tmp_path / "jobs" / "trt_engine_fp16" / "spec.yaml")
+    assert engine_spec["gen_trt_engine"]["onnx_file"] == str(tmp_path / "jobs" / "export_001" / "model.onnx")
+    assert engine_spec["gen_trt_engine"]["tensorrt"]["data_type"] == "fp16"
+    evaluate = load_yaml(tmp_path / "jobs" / "trt_evaluate" / "spec.yaml")
+    assert evaluate["dataset"]["infer_dataset"]["images_dir"] == str(tmp_path / "data" / "eval" / "images" / "images")
+    assert evaluate["evaluate"]["trt_engine"] == str(engine_job / "model.engine")
+    runs = [c for c in recorded_calls(calls) if c[:2] == ["docker", "run"] and "chown" not in c]
+    assert [r[-3] for r in runs] == ["evaluate", "inference"]  # section 1 is a dry run
+    image = run_cli("versions", "get", "images.tao_toolkit.deploy").stdout.strip()
+    assert image and all(image in r for r in runs)
+    assert (tmp_path / "jobs" / "trt_inference" / "trt_inference" / "container_run.log").is_file()

@@ -7,13 +7,12 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from support import REPO_ROOT, run_cli
+from support import REPO_ROOT, fake_tools, recorded_calls, run_cli, tao_skills_on_path
 from tao_skill_bank import cli
 from tao_skill_bank.oi.skillinfo import load_skill_info
 
@@ -101,22 +100,54 @@ def test_the_documented_train_build_runs_as_written(tmp_path):
     section = body.split("## 2.")[1].split("## 3.")[0]
     block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
     for name in ("train", "val"):
-        images = tmp_path / "data" / name / "images" / "images"
-        for folder in ("golden", "b1"):
-            (images / folder).mkdir(parents=True)
-            (images / folder / "C1_WhiteLight.jpg").write_bytes(b"x")
-        (tmp_path / "data" / name / "dataset.csv").write_text("input_path,golden_path,object_name,label\nb1,golden,C1,PASS\n")
-    shim = tmp_path / "bin" / "tao-skills"
-    shim.parent.mkdir()
-    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m tao_skill_bank \"$@\"\n")
-    shim.chmod(0o755)
-    env = {**os.environ, "PATH": f"{shim.parent}:{os.environ['PATH']}", "WS": str(tmp_path),
-           "SKILL": SKILL_DIR.name}
+        _split(tmp_path / "data" / name)
+    env = _shim_env(tmp_path)
     proc = subprocess.run(["bash", "-euc", block], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     spec = yaml.safe_load((tmp_path / "jobs" / "train_001" / "spec.yaml").read_text())
     assert spec["dataset"]["train_dataset"]["images_dir"] == str(tmp_path / "data/train/images/images")
     assert spec["train"]["num_epochs"] == 30 and spec["results_dir"] == str(tmp_path / "jobs/train_001")
+
+
+def _split(root: Path) -> None:
+    images = root / "images" / "images"
+    for folder in ("golden", "b1"):
+        (images / folder).mkdir(parents=True)
+        (images / folder / "C1_WhiteLight.jpg").write_bytes(b"x")
+    (root / "dataset.csv").write_text("input_path,golden_path,object_name,label\nb1,golden,C1,PASS\n")
+
+
+def _shim_env(tmp_path: Path) -> dict:
+    return {**os.environ, "PATH": tao_skills_on_path(tmp_path / "shim") + os.environ["PATH"], "WS": str(tmp_path),
+            "SKILL": SKILL_DIR.name}
+
+
+def test_the_documented_evaluate_inference_export_run_as_written(tmp_path):
+    """Section 6 pasted into bash: the best checkpoint feeds all three specs and the evaluate run
+    (a fake docker) gets the trusted-checkpoint variable."""
+    _, body = _frontmatter_and_body()
+    block = re.search(r"```bash\n(.*?)```", body.split("## 6.")[1], flags=re.S).group(1)
+    for name in ("test", "infer"):
+        _split(tmp_path / "data" / name)
+    job = tmp_path / "jobs" / "train_001"
+    for rel in ("train/model_epoch_000_step_00006.pth", "train/model_epoch_001_step_00012.pth",
+                "train/model_best_val_acc.pth"):
+        (job / rel).parent.mkdir(parents=True, exist_ok=True)
+        (job / rel).write_bytes(b"x")
+    calls = tmp_path / "calls.jsonl"
+    env = _shim_env(tmp_path)
+    env["PATH"] = f"{fake_tools(tmp_path / 'bin', calls)['PATH']}:{env['PATH']}"
+    env["JOB"] = str(job)
+    proc = subprocess.run(["bash", "-euc", block], env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    best = str(job / "train" / "model_best_val_acc.pth")
+    specs = {a: yaml.safe_load((tmp_path / "jobs" / f"{a}_001" / "spec.yaml").read_text())
+             for a in ("evaluate", "inference", "export")}
+    assert all(specs[a][a]["checkpoint"] == best for a in specs)
+    assert specs["export"]["export"]["onnx_file"] == str(tmp_path / "jobs" / "export_001" / "model.onnx")
+    runs = [c for c in recorded_calls(calls) if c[:2] == ["docker", "run"] and "chown" not in c]
+    assert len(runs) == 1 and "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1" in runs[0]
+    assert runs[0][-4:] == ["optical_inspection", "evaluate", "-e", str(tmp_path / "jobs" / "evaluate_001" / "spec.yaml")]
 
 
 def test_evals_cover_the_required_requests():

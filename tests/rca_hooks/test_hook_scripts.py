@@ -166,3 +166,54 @@ def test_multiline_command_with_continuations_is_recognised():
 def test_other_bash_commands_print_nothing():
     for command in ("ls -la", "git status", "tao-skills gaps summary out"):
         assert run_hook(RUN_HOOK, bash_payload(command, stderr="KeyError: 'siamese_score'")) == (0, None, "")
+
+
+def _documented_hook_configs() -> list[dict]:
+    import re
+    text = (REPO_ROOT / "docs" / "hooks.md").read_text()
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, re.DOTALL)]
+
+
+def test_documented_project_and_codex_configs_run_the_hooks(results_dir, project, tmp_path):
+    """docs/hooks.md promises the same scripts work from .claude/settings.json (hooks/ copied to
+    .claude/hooks/) and from .codex/hooks.json (BANK = the bank root): run its snippets as written."""
+    import jsonschema
+    import shlex
+    claude_cfg, codex_cfg = _documented_hook_configs()
+    schema = json.loads((REPO_ROOT / "schemas" / "hooks.schema.json").read_text())
+    for cfg in (claude_cfg, codex_cfg):
+        jsonschema.validate(cfg, schema)
+    shutil.copytree(REPO_ROOT / "hooks", project / ".claude" / "hooks")
+    env = {"CLAUDE_PROJECT_DIR": str(project)}
+
+    def command_for(cfg, event, tool):
+        group = next(g for g in cfg["hooks"][event] if tool in g["matcher"].split("|"))
+        line = group["hooks"][0]["command"].replace("BANK", str(REPO_ROOT))
+        argv = shlex.split(line.replace("$CLAUDE_PROJECT_DIR", str(project)))
+        assert argv[0] == "python3" and os.path.isfile(argv[1]), line
+        return argv[1]
+
+    report = command_for(claude_cfg, "PostToolUse", "Write")
+    code, output, stderr = run_hook(report, write_payload(results_dir, project), env=env)
+    assert code == 0 and stderr == "" and "checks passed" in output["hookSpecificOutput"]["additionalContext"]
+    bash = bash_payload("tao-skills gaps run --out o", stderr="KeyError: 'siamese_score'")
+    for cfg, event in ((claude_cfg, "PostToolUse"), (claude_cfg, "PostToolUseFailure"), (codex_cfg, "PostToolUse")):
+        assert "output_score" in json.dumps(run_hook(command_for(cfg, event, "Bash"), bash, env=env)[1])
+    rel = os.path.relpath(results_dir / "RCA_Report.md", project)
+    patch = {"cwd": str(project), "hook_event_name": "PostToolUse", "tool_name": "apply_patch",
+             "tool_input": {"command": f"*** Begin Patch\n*** Add File: {rel}\n+x\n*** End Patch\n"}}
+    code, output, _ = run_hook(command_for(codex_cfg, "PostToolUse", "apply_patch"), patch)
+    assert code == 0 and "checks passed" in output["hookSpecificOutput"]["additionalContext"]
+
+
+def test_the_package_next_to_the_hooks_wins_over_another_importable_copy(results_dir, project, tmp_path):
+    # A plugin update must not run its hooks against an older tao_skill_bank that pip put on the path.
+    stale = tmp_path / "stale" / "tao_skill_bank" / "rca_hooks"
+    stale.mkdir(parents=True)
+    (stale.parent / "__init__.py").write_text("")
+    (stale / "__init__.py").write_text("")
+    (stale / "entry.py").write_text("def report_hook(raw, **kwargs):\n    return {'stale': True}\n")
+    code, output, _ = run_hook(REPORT_HOOK, write_payload(results_dir, project),
+                               env={"PYTHONPATH": str(tmp_path / "stale")})
+    assert code == 0 and "stale" not in output
+    assert "checks passed" in output["hookSpecificOutput"]["additionalContext"]

@@ -1,6 +1,7 @@
 import hashlib
 import json
 import os
+import shutil
 
 import pytest
 
@@ -100,3 +101,22 @@ def test_read_only_results_folder_raises_packaging_error(results_dir, project, m
         build_package(_request(results_dir, project))
     assert "make the results folder writable" in err.value.fix
     assert not (results_dir / "rca_config").exists()
+
+
+def test_symlinked_references_folder_leaving_the_skill_is_not_followed(results_dir, project, tmp_path):
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "notes.md").write_text("private notes")
+    skill = project / ".claude" / "skills" / SKILL_NAME
+    shutil.rmtree(skill / "references")
+    os.symlink(private, skill / "references")
+    manifest = build_package(_request(results_dir, project))
+    assert not (results_dir / "rca_config" / "skill" / SKILL_NAME / "references").exists()
+    assert (results_dir / "rca_config" / "skill" / SKILL_NAME / "SKILL.md").is_file()
+    assert any(s["what"] == "skill references" and "symlink" in s["why"] for s in manifest["skipped"])
+
+
+def test_special_file_in_the_results_folder_is_listed_not_read(results_dir, project):
+    os.mkfifo(results_dir / "pipe")  # opening it for hashing would block the hook
+    manifest = build_package(_request(results_dir, project))
+    assert {"path": "pipe", "special": True} in manifest["files"]

@@ -1,3 +1,5 @@
+import json
+import os
 import shutil
 
 import pytest
@@ -102,3 +104,14 @@ def test_missing_report_and_csv(results_dir, tmp_path):
     assert any("cannot read" in f.problem for f in check_results_dir(results_dir).findings if f.check == "labels")
     (results_dir / "RCA_Report.md").unlink()
     assert [f.check for f in check_results_dir(results_dir).findings] == ["report"]
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_inference_csv_that_is_not_a_regular_file_is_a_finding_not_a_hang(results_dir, tmp_path, special):
+    # run_record.json is untrusted: /dev/zero would be read forever, a FIFO would block.
+    if special == "fifo":
+        special = str(tmp_path / "inference.csv")
+        os.mkfifo(special)
+    (results_dir / "run_record.json").write_text(json.dumps({"inference_csv": special}))
+    labels = [f for f in check_results_dir(results_dir).findings if f.check == "labels"]
+    assert len(labels) == 1 and "not a regular file" in labels[0].problem

@@ -188,8 +188,20 @@ def test_hooks_json_shape(tiny_bank, old, new):
 # --- plugin manifests ---------------------------------------------------------------------------
 
 def test_plugin_json_naming_a_missing_hooks_file(tiny_bank):
+    plugin = tiny_bank / ".claude-plugin" / "plugin.json"
+    write_json(plugin, {**json.loads(plugin.read_text()), "hooks": "./hooks/extra.json"})
     (tiny_bank / "hooks" / "hooks.json").rename(tiny_bank / "hooks" / "other.json")
     assert errors(tiny_bank) == [("hooks", "hooks/hooks.json"), ("plugin", ".claude-plugin/plugin.json")]
+
+
+@pytest.mark.parametrize("hooks", ["./hooks/hooks.json", ["hooks/hooks.json"]])
+def test_plugin_json_naming_the_standard_hooks_file(tiny_bank, hooks):
+    # Claude Code loads hooks/hooks.json by itself: naming it again breaks the plugin's hooks.
+    plugin = tiny_bank / ".claude-plugin" / "plugin.json"
+    write_json(plugin, {**json.loads(plugin.read_text()), "hooks": hooks})
+    finding = only_error(tiny_bank)
+    assert (finding.rule, finding.file) == ("plugin", ".claude-plugin/plugin.json")
+    assert "already loads" in finding.message
 
 
 def test_marketplace_source_without_a_plugin(tiny_bank):

@@ -31,6 +31,8 @@ _OFF_PATTERNS = [
     rf"\b(?:no|without|w/o|minus)\s+{_THE}{_SUBJECT}",
     rf"\b{_SUBJECT}[\s_-]*(?:policy)?\s*(?:=|:|is|should be|set to)?\s*(?:off|false|disabled|no)\b",
     rf"\b{_SUBJECT}\s+(?:turned|switched)\s+off\b",
+    rf"\bno\s+need\s+(?:for|of)\s+{_THE}{_SUBJECT}",
+    rf"\b{_SUBJECT}\s+(?:is\s+|are\s+)?(?:not\s+(?:needed|necessary|required|wanted)|isn't\s+(?:needed|necessary|required)|unnecessary)\b",
     r"\b(?:plain|direct|vanilla|regular|normal|simple|standard|manual|single)\s+(?:model\s+)?train(?:ing)?(?:\s+run)?\b",
     r"\btrain(?:ing)?\s+(?:it\s+|the model\s+)?directly\b",
 ]

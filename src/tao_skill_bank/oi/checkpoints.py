@@ -109,10 +109,14 @@ def select_checkpoint(checkpoints: list[Checkpoint], selection: Selection, *, re
         if not epochs:
             raise UserError(f"no model_epoch_* checkpoint to call latest; found: {_listing(ordered)}",
                             file=results_dir, field="--select", fix="use --select best")
-        top = max((c.epoch, c.step) for c in epochs)
-        tied = [c for c in epochs if (c.epoch, c.step) == top]
-        if len(tied) > 1:
-            raise _ambiguous(selection, tied, results_dir,
+        # Several folders (AutoML children) each have their own latest: which run is meant is a guess.
+        folders = sorted({c.path.rpartition("/")[0] for c in epochs})
+        newest = [max((c for c in epochs if c.path.rpartition("/")[0] == folder), key=lambda c: (c.epoch, c.step))
+                  for folder in folders]
+        top = max((c.epoch, c.step) for c in newest)
+        tied = [c for c in newest if (c.epoch, c.step) == top]
+        if len(newest) > 1 or len(tied) > 1:
+            raise _ambiguous(selection, newest, results_dir,
                              "point RESULTS_DIR at one AutoML child folder, or pick a path from the list")
         return tied[0]
     if selection.kind in ("epoch", "step"):

@@ -189,6 +189,11 @@ def find_images_dir(split_dir: str | os.PathLike) -> Path:
 
 
 def _existing_split(split_dir: str | os.PathLike) -> Path:
+    if "://" in str(split_dir):
+        raise UserError("a cloud split cannot be checked from here (only extracted local folders)",
+                        file=str(split_dir), field="SPLIT_DIR",
+                        fix="pass the URI straight to `tao-skills spec build` (the platform unpacks it), or "
+                            f"download it, extract {TARBALL_NAME} and check that folder")
     split = Path(split_dir)
     if not split.is_dir():
         raise UserError("split folder not found", file=str(split),

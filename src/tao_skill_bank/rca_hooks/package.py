@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,17 +114,25 @@ def _copy_file(staging: _Staging, rel: str, source: Path | None, what: str) -> b
     return True
 
 
+def _leaves(path: Path, folder: Path) -> bool:
+    return path.is_symlink() and not _inside(path, folder)
+
+
 def _copy_skill(staging: _Staging, skill_dir: Path) -> None:
     """SKILL.md and references/, never following a symlink out of the skill folder."""
-    _copy_file(staging, f"skill/{SKILL_NAME}/SKILL.md", skill_dir / "SKILL.md", "skill")
-    references = skill_dir / "references"
-    if not references.is_dir():
+    skill_md, references = skill_dir / "SKILL.md", skill_dir / "references"
+    for path, what in ((skill_md, "skill"), (references, "skill references")):
+        if _leaves(path, skill_dir):
+            staging.skip(what, path, "symlink leaves the skill folder")
+    if not _leaves(skill_md, skill_dir):
+        _copy_file(staging, f"skill/{SKILL_NAME}/SKILL.md", skill_md, "skill")
+    if not references.is_dir() or _leaves(references, skill_dir):
         return
     for folder, dirs, files in os.walk(references, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_PARTS and not os.path.islink(os.path.join(folder, d)))
         for name in sorted(files):
             source = Path(folder) / name
-            if source.is_symlink() and not _inside(source, skill_dir):
+            if _leaves(source, skill_dir):
                 staging.skip("skill reference", source, "symlink leaves the skill folder")
                 continue
             rel = source.relative_to(skill_dir).as_posix()
@@ -218,7 +227,10 @@ def _file_entry(path: Path, rel: str) -> dict:
     if path.is_symlink():
         return {"path": rel, "symlink": os.readlink(path)}
     try:
-        return {"path": rel, "size": path.stat().st_size, "sha256": sha256_file(path)}
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # FIFO, socket, device: hashing could block or never end
+            return {"path": rel, "special": True}
+        return {"path": rel, "size": info.st_size, "sha256": sha256_file(path)}
     except OSError as exc:
         return {"path": rel, "error": exc.strerror or type(exc).__name__}
 

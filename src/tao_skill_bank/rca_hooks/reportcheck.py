@@ -313,6 +313,8 @@ def _label_findings(out: Path, text: str, project_dir: Path | None, check: Repor
     if csv_path is None:
         return [Finding("labels", "cannot check label counts: no inference CSV recorded", fix)]
     try:
+        if csv_path.exists() and not csv_path.is_file():  # a device or FIFO: reading it might never end
+            return [Finding("labels", f"{csv_path} is not a regular file; label counts not checked", fix)]
         if csv_path.stat().st_size > MAX_CSV_BYTES:
             return [Finding("labels", f"{csv_path} is larger than 512 MiB; label counts not checked",
                             "check the per-label counts by hand")]

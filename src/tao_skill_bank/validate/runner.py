@@ -19,6 +19,7 @@ from tao_skill_bank.validate.links import relative_link_targets
 PARSED_SUFFIXES = {".json", ".yaml", ".yml"}
 PARSED_FOLDERS = ("skills", "hooks", "schemas", ".claude-plugin")
 PLUGIN_ROOT_VARS = ("${CLAUDE_PLUGIN_ROOT}", "$CLAUDE_PLUGIN_ROOT")
+STANDARD_HOOKS = "hooks/hooks.json"  # loaded from a plugin root without being named
 MAX_SCHEMA_ERRORS_PER_FILE = 20
 _UNPARSED = object()
 
@@ -354,10 +355,19 @@ def plugin_findings(files: BankFiles) -> list[Finding]:
     plugin = files.data(plugin_path)
     if isinstance(plugin, dict):
         for field in ("skills", "hooks"):
-            target = plugin.get(field)
-            if isinstance(target, str) and not (files.root / target).exists():
-                found.append(Finding(files.rel(plugin_path), rules.PLUGIN, f"'{field}' path '{target}' does not exist",
-                                     "give a path relative to the bank root starting with ./"))
+            value = plugin.get(field)
+            for target in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
+                if not isinstance(target, str):
+                    continue
+                if not (files.root / target).exists():
+                    found.append(Finding(files.rel(plugin_path), rules.PLUGIN, f"'{field}' path '{target}' does not exist",
+                                         "give a path relative to the bank root starting with ./"))
+                elif field == "hooks" and (files.root / target).resolve() == (files.root / STANDARD_HOOKS).resolve():
+                    # Claude Code loads hooks/hooks.json by itself; naming it again fails the plugin's
+                    # hook loading ("Duplicate hooks file detected") or, in older versions, runs each hook twice.
+                    found.append(Finding(files.rel(plugin_path), rules.PLUGIN,
+                                         f"'hooks' names {STANDARD_HOOKS}, which Claude Code already loads by itself",
+                                         "remove the 'hooks' field (list only additional hook files there)"))
     market_path = files.root / ".claude-plugin" / "marketplace.json"
     market = files.data(market_path)
     entries = market.get("plugins") if isinstance(market, dict) else None
