@@ -15,10 +15,21 @@ from PIL import Image
 from support import REPO_ROOT, fill_example_verdicts, run_cli
 
 BIN = Path(sys.executable).parent
-# The exact line the README gives (the results folder is the last stdout line of `gaps run`).
-MAIN_JOB = ('set -o pipefail; tao-skills gaps example "$D" && '
-            'OUT=$(tao-skills gaps run --exp-dir "$D" --dataset-root "$D/images" | tail -n 1 | sed "s/^results_dir: //") && '
-            'tao-skills gaps spotcheck "$OUT" && tao-skills gaps report "$OUT" && echo "OUT=$OUT"')
+VENV_ON_PATH = 'export PATH="$PWD/.venv/bin:$PATH" && '
+
+
+def readme_main_job() -> str:
+    """The README's main-job line, from the point where the fresh venv is on PATH (the test runs it
+    with this interpreter's console scripts instead), so the README cannot drift from what we test."""
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    line = text.split("# 1. Main job", 1)[1].splitlines()[1]
+    _, found, rest = line.partition(VENV_ON_PATH)
+    assert found, f"README main job no longer contains {VENV_ON_PATH!r}: update this test with it"
+    return rest
+
+
+# Print the folders the README line chose so the tests can inspect them.
+MAIN_JOB = readme_main_job() + ' && echo "D=$D" && echo "OUT=$OUT"'
 
 
 def _shell(command: str, tmp_path: Path, **env) -> subprocess.CompletedProcess:
@@ -32,10 +43,14 @@ def main_job(tmp_path_factory):
     if not (BIN / "tao-skills").exists():
         pytest.skip(f"no tao-skills console script next to {sys.executable}")
     tmp = tmp_path_factory.mktemp("e2e")
-    proc = _shell(MAIN_JOB, tmp, D=str(tmp / "x"))
+    proc = _shell(MAIN_JOB, tmp, TMPDIR=str(tmp))  # the README line picks its folder with mktemp
     assert proc.returncode == 0, proc.stderr
-    out = Path(proc.stdout.strip().splitlines()[-1].split("=", 1)[1])
-    return tmp / "x", out, proc
+    *_, d_line, out_line = proc.stdout.strip().splitlines()
+    exp, out = Path(d_line.split("=", 1)[1]), Path(out_line.split("=", 1)[1])
+    assert exp.parent.parent == tmp
+    # The sanity summary reaches the terminal (tee -a /dev/stderr) while $OUT is captured.
+    assert "threshold:" in proc.stderr and f"results_dir: {out}" in proc.stderr
+    return exp, out, proc
 
 
 def test_main_job_produces_every_artifact(main_job):
