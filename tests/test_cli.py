@@ -74,3 +74,15 @@ def test_usage_mistakes_are_one_line_bad_input(argv, needle):
     assert result.code == 1  # 2 is reserved for a missing environment
     assert_one_line_error(result, needle, "--help")
     assert "usage:" not in result.stderr
+
+
+def test_file_system_refusals_are_one_line_environment_errors(tmp_path):
+    # The parent of the target is a regular file: the OS refuses, the CLI says so in one line.
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("x")
+    result = run_cli("gaps", "example", str(blocker / "exp"), "--json")
+    assert result.code == 2, result
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    assert len(lines) == 1 and "not_a_folder" in lines[0] and "fix:" in lines[0]
+    assert result.json()["exit_code"] == 2

@@ -13,7 +13,7 @@ import logging
 import sys
 
 from tao_skill_bank import __version__
-from tao_skill_bank.errors import EXIT_BAD_INPUT, UserError
+from tao_skill_bank.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, UserError
 
 # (module, purpose) — order is the order shown in --help.
 COMMAND_MODULES: list[str] = [
@@ -82,7 +82,14 @@ def main(argv: list[str] | None = None) -> int:
         sub.print_help(sys.stderr)
         return 1
     try:
-        return int(handler(args) or 0)
+        try:
+            return int(handler(args) or 0)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # the file system said no (permissions, read-only, missing parent, full disk)
+            raise UserError(exc.strerror or str(exc), file=exc.filename or None,
+                            fix="check that the path exists and is writable, then rerun",
+                            exit_code=EXIT_ENVIRONMENT) from None
     except UserError as err:
         if getattr(args, "json", False):
             import json

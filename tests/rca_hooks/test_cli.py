@@ -27,7 +27,17 @@ def test_bad_input_is_one_line(tmp_path):
     assert_one_line_error(run_cli("gaps", "check", tmp_path / "nope"), "results folder not found", "OUT")
     out = tmp_path / "out"
     out.mkdir()
+    (out / "vcn_aoi_spec.yaml").write_text("min_recall: 1.0\n")  # a run that has only just started
     assert_one_line_error(run_cli("gaps", "package", out, "--transcript", tmp_path / "missing.jsonl"),
                           "--transcript", "transcript not found")
     result = run_cli("gaps", "package", out, "--json")
-    assert result.code == 0 and json.loads(result.stdout)["files"] >= 1  # an empty folder still packages
+    assert result.code == 0 and json.loads(result.stdout)["files"] >= 1  # a near-empty run still packages
+
+
+def test_package_refuses_a_folder_that_is_not_a_results_folder(tmp_path):
+    unrelated = tmp_path / "photos"
+    unrelated.mkdir()
+    (unrelated / "holiday.txt").write_text("keep me")
+    result = run_cli("gaps", "package", str(unrelated))
+    assert result.code == 1 and "not a gap analysis results folder" in result.stderr
+    assert sorted(p.name for p in unrelated.iterdir()) == ["holiday.txt"]  # nothing written

@@ -42,7 +42,12 @@ def _package(args) -> int:
     from tao_skill_bank.rca_hooks.entry import find_project_dir, package_request
     from tao_skill_bank.rca_hooks.package import PackagingError, build_package
 
+    from tao_skill_bank.rca_hooks.payload import RESULTS_MARKERS, looks_like_results_dir
+
     out = _results_dir(args.out)
+    if not looks_like_results_dir(out):  # never drop rca_config/ into an unrelated folder
+        raise UserError(f"not a gap analysis results folder (none of {', '.join(RESULTS_MARKERS)})",
+                        file=str(out), field="OUT", fix="pass the folder printed as `results_dir:` by `tao-skills gaps run`")
     transcript = Path(args.transcript).expanduser().resolve() if args.transcript else None
     if transcript is not None and not transcript.is_file():
         raise UserError("transcript not found", file=str(transcript), field="--transcript",

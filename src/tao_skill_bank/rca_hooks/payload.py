@@ -19,7 +19,8 @@ REPORT_PATH_RE = re.compile(r"(?:^|[\\/])rca_results[\\/]\d{4}-\d{2}-\d{2}_\d{6}
 # Codex apply_patch headers naming a file the patch leaves in place.
 PATCH_FILE_RE = re.compile(r"^\*\*\* (?:Add File|Update File|Move to): (.+?)\s*$", re.MULTILINE)
 # Files that mark a folder as a gap-analysis results folder when its name is not a timestamp.
-RESULTS_MARKERS = ("metrics.json", "threshold.txt", "run_record.json", "vcn_aoi_spec.yaml")
+RESULTS_MARKERS = ("metrics.json", "threshold.txt", "run_record.json", "vcn_aoi_spec.yaml",
+                   "kpi_gaps.parquet", "unreachable_kpi.txt", "weak_samples_breakdown.txt")
 FILE_TOOLS = {"Write", "Edit", "MultiEdit"}
 PATCH_TOOLS = {"apply_patch", "ApplyPatch"}
 
@@ -69,8 +70,13 @@ def is_report_path(path: Path) -> bool:
         return False
     if REPORT_PATH_RE.search(str(path)):
         return True
+    return looks_like_results_dir(path.parent)
+
+
+def looks_like_results_dir(folder: Path) -> bool:
+    """A folder holding at least one gap-analysis artifact or run file."""
     try:
-        return any((path.parent / marker).is_file() for marker in RESULTS_MARKERS)
+        return any((folder / marker).is_file() for marker in RESULTS_MARKERS)
     except OSError:
         return False
 
