@@ -9,6 +9,7 @@ starts. The engine used, and why, goes to run_record.json and metrics.json.
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import hashlib
 import json
@@ -18,16 +19,18 @@ import platform
 import re
 import shlex
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
-from tao_skill_bank.gaps.config import GapConfig, inference_csv_path
+from tao_skill_bank.gaps.config import SCORE_COLUMNS, GapConfig, inference_csv_path
 
 log = logging.getLogger(__name__)
 
 ENGINES = ("auto", "local", "docker")
 IMAGE_KEY = "images.tao_toolkit.data_services"
+# Where a TAO Deploy CSV is copied, header renamed, for the container (inside the results folder).
+BRIDGE_DIR = "container_input"
 CHOWN_IMAGE_KEY = "images.helpers.chown"
 SPEC_NAME = "vcn_aoi_spec.yaml"
 RUN_RECORD = "run_record.json"
@@ -79,29 +82,22 @@ def choose_engine(requested: str = "auto", image: str | None = None) -> tuple[st
 def run_gap_analysis(config: GapConfig, *, engine: str = "auto", workspace: Path | None = None,
                      dry_run: bool = False, bank: Path | None = None) -> EngineOutcome:
     deploy_column = deploy_score_column(config)
-    if deploy_column and engine == "docker":
-        raise UserError(f"is a TAO Deploy CSV (score column '{deploy_column}', no siamese_score); the "
-                        "data-services container dies on it with KeyError: 'siamese_score'",
-                        file=str(inference_csv_path(config.inference_results_dir)), field="--engine",
-                        fix="rerun with --engine local (same answers, reads output_score as siamese_score)")
-    if deploy_column and engine == "auto":  # the container cannot read it: do not even probe Docker
-        image, chosen = None, "local"
-        why = (f"auto: inference.csv is a TAO Deploy CSV ({deploy_column}), which the data-services container "
-               "cannot read; the local engine gives its answers")
-    else:
-        image = _image(IMAGE_KEY, bank, required=engine == "docker")
-        chosen, why = choose_engine(engine, image)
+    image = _image(IMAGE_KEY, bank, required=engine == "docker")
+    chosen, why = choose_engine(engine, image)
+    if deploy_column and chosen == "docker":
+        why += (f"; inference.csv is a TAO Deploy CSV ({deploy_column}), so the container reads a copy in "
+                f"{BRIDGE_DIR}/ whose header says siamese_score (the container knows no other name)")
     log.info("engine: %s (%s)", chosen, why)
     results_dir = Path(config.results_dir)
     if chosen == "local":
         return _run_local(config, why, results_dir, dry_run)
-    return _run_docker(config, why, results_dir, image, workspace, dry_run, bank)
+    return _run_docker(config, why, results_dir, image, workspace, dry_run, bank, deploy_column)
 
 
 def deploy_score_column(config: GapConfig) -> str | None:
     """The score column of a TAO Deploy inference.csv (no siamese_score), else None. A missing or
     bad CSV is None here: the engine's own validation reports it."""
-    from tao_skill_bank.gaps.config import SCORE_COLUMNS, read_header
+    from tao_skill_bank.gaps.config import read_header
 
     csv_path = inference_csv_path(config.inference_results_dir)
     if not csv_path.is_file():
@@ -110,6 +106,28 @@ def deploy_score_column(config: GapConfig) -> str | None:
     if SCORE_COLUMNS[0] in header:
         return None
     return next((c for c in SCORE_COLUMNS[1:] if c in header), None)
+
+
+def bridge_deploy_csv(source: Path, target: Path, score_column: str) -> Path:
+    """Copy a TAO Deploy inference.csv for the data-services container, renaming only the score
+    column's header to siamese_score; every data byte after the header line is copied unchanged."""
+    import io
+    import shutil
+
+    from tao_skill_bank.fsutil import atomic_write_with
+
+    def write(tmp: Path) -> None:
+        with open(source, "rb") as src, open(tmp, "wb") as dst:
+            first = src.readline()
+            ending = b"\r\n" if first.endswith(b"\r\n") else b"\n"
+            header = next(csv.reader([first.decode("utf-8-sig").rstrip("\r\n")]))
+            renamed = [SCORE_COLUMNS[0] if name == score_column else name for name in header]
+            line = io.StringIO()
+            csv.writer(line, lineterminator=ending.decode()).writerow(renamed)
+            dst.write(line.getvalue().encode("utf-8"))
+            shutil.copyfileobj(src, dst, 1 << 22)
+
+    return atomic_write_with(target, write)
 
 
 def _image(key: str, bank: Path | None, required: bool) -> str | None:
@@ -155,8 +173,6 @@ def _container_paths(config: GapConfig) -> dict[str, str]:
 
 def docker_config(config: GapConfig) -> GapConfig:
     """The config the container sees: absolute paths, identical inside thanks to -v W:W."""
-    from dataclasses import replace
-
     return replace(config, **{k: os.path.abspath(v) for k, v in _container_paths(config).items()})
 
 
@@ -187,7 +203,7 @@ def docker_command(config: GapConfig, image: str, workspace: Path, spec_path: Pa
 
 
 def _run_docker(config: GapConfig, why: str, results_dir: Path, image: str | None, workspace: Path | None,
-                dry_run: bool, bank: Path | None) -> EngineOutcome:
+                dry_run: bool, bank: Path | None, deploy_column: str | None = None) -> EngineOutcome:
     from tao_skill_bank import container
     from tao_skill_bank.gaps import artifacts
     from tao_skill_bank.gaps.config import spec_text, write_spec
@@ -205,7 +221,12 @@ def _run_docker(config: GapConfig, why: str, results_dir: Path, image: str | Non
                                         ("spec", spec_path)], workspace)
     artifacts.refuse_existing_results(results_dir)
     prepared = artifacts.compute(config, "docker")  # bad input fails here, before Docker starts
-    command = docker_command(config, image, workspace, spec_path)
+    # The spec keeps the real input; a Deploy CSV reaches the container as a renamed-header copy,
+    # passed as an override (overrides win over the spec).
+    container_view = config
+    if deploy_column:
+        container_view = replace(config, inference_results_dir=str(results_dir / BRIDGE_DIR))
+    command = docker_command(container_view, image, workspace, spec_path)
     if dry_run:
         return EngineOutcome("docker", why, 0, results_dir, command, prepared.unreachable, image=image,
                              spec_path=spec_path, dry_run=True)
@@ -217,6 +238,9 @@ def _run_docker(config: GapConfig, why: str, results_dir: Path, image: str | Non
                             fix="pass a new results_dir (or delete the stale spec yourself)")
     else:
         write_spec(config, spec_path)
+    if deploy_column:
+        bridge_deploy_csv(inference_csv_path(config.inference_results_dir),
+                          inference_csv_path(container_view.inference_results_dir), deploy_column)
     with _RunRecorder(config, image=image, command=command) as recorder:
         log.info("running: %s", shlex.join(command))
         code = container.run(command)
