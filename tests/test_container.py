@@ -84,10 +84,10 @@ def test_preflight_no_gpu_and_pull_failure(monkeypatch, tmp_path):
     log = _with_fakes(monkeypatch, tmp_path, gpu=False, image_present=False)
     checks = {c.name: c for c in container.preflight(IMAGE)}
     assert not checks["gpu"].ok and not checks["image"].ok
-    assert "docker login nvcr.io" in checks["image"].detail
+    assert "docker login nvcr.io" in checks["image"].fix
     assert ["docker", "pull", IMAGE] in recorded_calls(log)
     no_pull = {c.name: c for c in container.preflight(IMAGE, need_gpu=False, pull=False)}
-    assert "gpu" not in no_pull and "docker pull" in no_pull["image"].detail
+    assert "gpu" not in no_pull and "docker pull" in no_pull["image"].fix
 
 
 def test_preflight_without_docker_cli(monkeypatch, tmp_path):
@@ -95,10 +95,11 @@ def test_preflight_without_docker_cli(monkeypatch, tmp_path):
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     checks = container.preflight(IMAGE)
-    assert len(checks) == 1 and "not found on PATH" in checks[0].detail and "--engine local" in checks[0].detail
-    assert "--dry-run" in container.preflight(IMAGE, alternative="--dry-run")[0].detail
+    assert len(checks) == 1 and "not found on PATH" in checks[0].detail and "--engine local" in checks[0].fix
+    assert "--dry-run" in container.preflight(IMAGE, alternative="--dry-run")[0].fix
     ready, why = container.docker_engine_ready(IMAGE)
-    assert not ready and "docker" in why
+    assert not ready and "not found on PATH" in why
+    assert "--engine local" not in why  # auto falls back by itself; the advice is for explicit runs
 
 
 def test_run_streams_and_logs(monkeypatch, tmp_path, capsys):

@@ -99,10 +99,15 @@ def require_inside_workspace(paths: Iterable[tuple[str, Path]], workspace: Path)
 class PreflightCheck:
     name: str
     ok: bool
-    detail: str
+    detail: str    # what was found
+    fix: str = ""  # what to do about it (failed checks)
+
+    @property
+    def message(self) -> str:
+        return f"{self.detail} — {self.fix}" if self.fix else self.detail
 
     def as_dict(self) -> dict:
-        return {"check": self.name, "ok": self.ok, "detail": self.detail}
+        return {"check": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix}
 
 
 def _quiet(cmd: list[str], timeout: float) -> subprocess.CompletedProcess | None:
@@ -119,37 +124,42 @@ def preflight(image: str, *, need_gpu: bool = True, pull: bool = True, docker: s
     without Docker/GPU, named in the messages."""
     checks: list[PreflightCheck] = []
     if shutil.which(docker) is None:
-        return [PreflightCheck("docker", False, f"docker CLI not found on PATH — install Docker or use {alternative}")]
+        return [PreflightCheck("docker", False, "docker CLI not found on PATH",
+                               f"install Docker or use {alternative}")]
     info = _quiet([docker, "info"], timeout)
     if info is None or info.returncode != 0:
         why = (info.stderr.strip().splitlines() or ["no answer"])[-1] if info else "timed out"
-        return [PreflightCheck("docker", False, f"docker daemon not reachable ({why}) — start Docker or use {alternative}")]
+        return [PreflightCheck("docker", False, f"docker daemon not reachable ({why})",
+                               f"start Docker or use {alternative}")]
     checks.append(PreflightCheck("docker", True, "daemon reachable"))
     if need_gpu:
         smi = _quiet(["nvidia-smi", "-L"], timeout) if shutil.which("nvidia-smi") else None
         if smi is None or smi.returncode != 0 or "GPU" not in smi.stdout:
-            checks.append(PreflightCheck("gpu", False, f"no NVIDIA GPU visible (nvidia-smi -L) — use a GPU host or {alternative}"))
+            checks.append(PreflightCheck("gpu", False, "no NVIDIA GPU visible (nvidia-smi -L)",
+                                         f"use a GPU host or {alternative}"))
         else:
             checks.append(PreflightCheck("gpu", True, smi.stdout.strip().splitlines()[0]))
     inspect = _quiet([docker, "image", "inspect", image], timeout)
     if inspect is not None and inspect.returncode == 0:
         checks.append(PreflightCheck("image", True, f"{image} present"))
     elif not pull:
-        checks.append(PreflightCheck("image", False, f"{image} not present locally — run `docker pull {image}`"))
+        checks.append(PreflightCheck("image", False, f"{image} not present locally",
+                                     f"run `docker pull {image}`"))
     else:
         pulled = _quiet([docker, "pull", image], max(timeout, 1800.0))
         if pulled is not None and pulled.returncode == 0:
             checks.append(PreflightCheck("image", True, f"{image} pulled"))
         else:
             why = (pulled.stderr.strip().splitlines() or ["failed"])[-1] if pulled else "timed out"
-            checks.append(PreflightCheck("image", False, f"cannot pull {image} ({why}) — `docker login nvcr.io` with an NGC key"))
+            checks.append(PreflightCheck("image", False, f"cannot pull {image} ({why})",
+                                         "`docker login nvcr.io` with an NGC key"))
     return checks
 
 
 def require_preflight(checks: list[PreflightCheck]) -> None:
     failed = [c for c in checks if not c.ok]
     if failed:
-        raise UserError("; ".join(f"{c.name}: {c.detail}" for c in failed), field="preflight",
+        raise UserError("; ".join(f"{c.name}: {c.message}" for c in failed), field="preflight",
                         fix="see each failed check above", exit_code=EXIT_ENVIRONMENT)
 
 
@@ -158,8 +168,8 @@ def docker_engine_ready(image: str, docker: str = "docker") -> tuple[bool, str]:
     checks = preflight(image, need_gpu=True, pull=False, docker=docker, timeout=10.0)
     failed = [c for c in checks if not c.ok]
     if failed:
-        # Only the reason: for `auto` falling back is the fix, so the "— use ..." advice is noise.
-        return False, "; ".join(c.detail.split(" — ")[0] for c in failed)
+        # Only the reasons: for `auto`, falling back to local is the fix.
+        return False, "; ".join(c.detail for c in failed)
     return True, "docker daemon, GPU and image present"
 
 
