@@ -1,4 +1,3 @@
 """Agent skill bank for NVIDIA TAO: the one Python implementation behind the skills."""
 
 __version__ = "0.1.0"
-PROJECT_NAME = "tao-skill-bank"

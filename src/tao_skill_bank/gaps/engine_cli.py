@@ -6,6 +6,7 @@ agent writes one line and picks where it runs with --engine.
 
 from __future__ import annotations
 
+from tao_skill_bank.gaps import ENGINES
 from tao_skill_bank.output import add_group, add_json_flag, emit
 
 KEYS_HELP = ("keys (container names and defaults): inference_results_dir=DIR (holds inference.csv) "
@@ -21,7 +22,7 @@ def register(subparsers) -> None:
                          description="Gap analysis of a VCN classify inference.csv. " + KEYS_HELP)
     vcn.add_argument("-e", "--experiment_spec_file", metavar="SPEC.yaml",
                      help="spec YAML with the keys below; key=value overrides win")
-    vcn.add_argument("--engine", choices=("auto", "local", "docker"), default="auto",
+    vcn.add_argument("--engine", choices=ENGINES, default="auto",
                      help="auto (default): docker when daemon, GPU and image are present, else local")
     vcn.add_argument("--workspace", metavar="DIR",
                      help="docker engine: folder mounted as -v DIR:DIR (default: common parent of all paths)")

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
+from tao_skill_bank.gaps import ENGINES
 from tao_skill_bank.gaps.config import SCORE_COLUMNS, GapConfig, inference_csv_path
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "local", "docker")
 IMAGE_KEY = "images.tao_toolkit.data_services"
 # Where a TAO Deploy CSV is copied, header renamed, for the container (inside the results folder).
 BRIDGE_DIR = "container_input"
@@ -68,7 +68,7 @@ def choose_engine(requested: str = "auto", image: str | None = None) -> tuple[st
     if requested == "docker":
         return "docker", "requested with --engine docker"
     if requested != "auto":
-        raise UserError(f"unknown engine '{requested}'", field="--engine", fix="use auto, local or docker")
+        raise UserError(f"unknown engine '{requested}'", field="--engine", fix=f"use one of: {', '.join(ENGINES)}")
     if image is None:
         return "local", "auto: no data-services image known (versions.yaml not found), so local"
     from tao_skill_bank.container import docker_engine_ready

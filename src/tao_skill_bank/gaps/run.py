@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
+from tao_skill_bank.gaps import ENGINES
 from tao_skill_bank.output import add_json_flag, emit
 
 log = logging.getLogger(__name__)
@@ -384,7 +385,7 @@ def register(sub) -> None:
     p.add_argument("--min-recall", type=float, metavar="R", help="NO_PASS recall target in [0, 1] (default 1.0)")
     p.add_argument("--top-k", type=int, metavar="K", help="weakest samples kept per label (default 50)")
     p.add_argument("--threshold", type=float, metavar="T", help="pin the threshold instead of sweeping")
-    p.add_argument("--engine", choices=("auto", "local", "docker"), default="auto",
+    p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="auto = container when Docker, GPU and image are present, else local (default)")
     p.add_argument("--workspace", metavar="W", help="folder mounted into the container (docker engine)")
     p.add_argument("--out", metavar="DIR", help="custom results folder (new or empty) instead of EXP/rca_results/<timestamp>")
