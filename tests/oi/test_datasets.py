@@ -155,3 +155,37 @@ def test_cli_no_files_to_infer_from_is_one_line(tmp_path):
 def test_cli_uri_is_refused_with_the_uri_intact():
     result = run_cli("dataset", "check", "s3://bucket/aoi/train")
     assert_one_line_error(result, "s3://bucket/aoi/train", "spec build")
+
+
+# ---------------------------------------------------------------- count_split (rows and classes as TAO counts them)
+
+def test_count_split_is_case_sensitive_like_tao(tmp_path):
+    from tao_skill_bank.oi.datasets import count_split
+
+    csv_path = tmp_path / "dataset.csv"
+    csv_path.write_text(HEADER + "a,g,R1,PASS\na,g,R2,pass\na,g,R3, PASS\na,g,R4,NO_PASS\na,g,R5,\n\na,g,007,Pass\n")
+    counts = count_split(csv_path)
+    # blank lines are not rows (pandas); 'pass', ' PASS', 'Pass' and an empty label are defects to TAO
+    assert (counts.rows, counts.pass_rows, counts.defect_rows, counts.near_pass_rows) == (6, 1, 5, 3)
+
+
+def test_count_split_skips_what_is_not_local(tmp_path):
+    from tao_skill_bank.oi.datasets import count_split
+
+    assert count_split("s3://bucket/train/dataset.csv") is None
+    assert count_split(tmp_path / "absent.csv") is None
+    assert count_split("") is None and count_split(None) is None
+
+
+def test_count_split_bad_files_are_one_line_errors(tmp_path):
+    from tao_skill_bank.oi.datasets import count_split
+
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(UserError, match="empty CSV"):
+        count_split(empty)
+    no_label = tmp_path / "nolabel.csv"
+    no_label.write_text("input_path,golden_path,object_name\na,g,R1\n")
+    with pytest.raises(UserError, match="no 'label' column") as info:
+        count_split(no_label)
+    assert "\n" not in info.value.one_line()

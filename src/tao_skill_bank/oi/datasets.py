@@ -6,9 +6,9 @@ and the same under golden_path, for every lighting of `dataset.input_map`. Tarba
 an `images/` wrapper, so the right images_dir is the folder holding `golden/` plus the folders
 the CSV names (e.g. `<split>/images/images`).
 
-Pure core: `missing_columns`, `choose_images_dir`, `expected_files`, `infer_lightings`.
-Adapters: `read_csv_rows`, `find_images_dir`, `check_split` (directory listings are cached, so a
-split of any size costs one listdir per folder).
+Pure core: `missing_columns`, `choose_images_dir`, `expected_files`, `infer_lightings`,
+`count_labels`. Adapters: `read_csv_rows`, `read_loader_frame`, `count_split`, `find_images_dir`,
+`check_split` (directory listings are cached, so a split of any size costs one listdir per folder).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ GOLDEN_DIR = "golden"
 SEARCH_DEPTH = 3           # split/, split/images/, split/images/images/ and one more
 MISSING_SHOWN = 5
 _INFER_SAMPLE_ROWS = 50
+PASS_LABEL = "PASS"        # TAO's test is `label != 'PASS'`: exact and case-sensitive
+URI_SCHEMES = ("s3://", "gs://", "az://", "azure://", "http://", "https://", "ngc://")
 
 
 @dataclass
@@ -56,7 +58,30 @@ class DatasetReport:
         return {"ok": self.ok, **asdict(self)}
 
 
+@dataclass(frozen=True)
+class SplitCounts:
+    """Rows and classes of a split as TAO's loaders count them (pandas rows, exact `PASS`)."""
+    csv_path: str
+    rows: int
+    pass_rows: int          # label == 'PASS' exactly
+    defect_rows: int        # everything else, including empty labels and 'pass' / ' PASS'
+    near_pass_rows: int     # labels that read as PASS to a human ('pass', 'Pass', ' PASS') but are defects to TAO
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
 # ---------------------------------------------------------------- pure core
+
+def count_labels(labels) -> tuple[int, int, int]:
+    """(pass, defect, near-pass) counts of a label column exactly as TAO tests it (`!= 'PASS'`).
+
+    `labels` is a pandas Series as the loader parsed it (NaN for empty cells)."""
+    exact = labels.eq(PASS_LABEL) & labels.map(lambda v: isinstance(v, str))
+    texts = labels.where(labels.map(lambda v: isinstance(v, str)), "").astype(str)
+    near = (~exact) & texts.str.strip().str.upper().eq(PASS_LABEL)
+    n_pass = int(exact.sum())
+    return n_pass, int(len(labels) - n_pass), int(near.sum())
 
 def missing_columns(header: list[str]) -> list[str]:
     present = {h.strip() for h in header}
@@ -157,6 +182,49 @@ def read_csv_rows(csv_path: Path) -> list[dict]:
     if not rows:
         raise UserError("no data rows", file=str(csv_path), fix="use the split's full dataset.csv")
     return rows
+
+
+def read_loader_frame(csv_path: str | os.PathLike, loader: str = "pytorch"):
+    """dataset.csv parsed exactly as the loader parses it (pandas, no strip).
+
+    The PyTorch data module reads `pd.read_csv(path, dtype={'object_name': str})`; TAO Deploy reads
+    plain `pd.read_csv(path)`, so all-digit object names become numbers there."""
+    import pandas as pd
+
+    path = str(csv_path)
+    kwargs = {"dtype": {"object_name": str}} if loader == "pytorch" else {}
+    try:
+        return pd.read_csv(path, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise UserError("empty CSV (no header, no rows)", file=path,
+                        fix=f"use the split's full {CSV_NAME} with the header {','.join(REQUIRED_COLUMNS)}")
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise UserError(f"the loader cannot parse this CSV ({type(exc).__name__}: {detail})", file=path,
+                        fix="write a plain comma-separated UTF-8 CSV with one row per line")
+    except OSError as exc:
+        raise UserError(f"cannot read the CSV ({exc.strerror or type(exc).__name__})", file=path,
+                        fix="check the path and its permissions", exit_code=2)
+
+
+def count_split(csv_path: str | os.PathLike | None) -> SplitCounts | None:
+    """Rows and PASS/defect counts of a local split CSV, as TAO's PyTorch loader counts them.
+
+    Returns None when there is nothing local to count (empty value, a cloud URI, or no such file),
+    so a spec rule can skip the split. Raises UserError (one line, naming the file) when the file
+    exists but the loader could not read it or it has no `label` column."""
+    if csv_path is None or not str(csv_path).strip() or str(csv_path).startswith(URI_SCHEMES):
+        return None
+    path = Path(csv_path).expanduser()
+    if not path.is_file():
+        return None
+    frame = read_loader_frame(path, "pytorch")
+    if "label" not in frame.columns:
+        raise UserError(f"no 'label' column (found: {', '.join(map(str, frame.columns)) or 'none'})",
+                        file=str(path), field="label",
+                        fix=f"the CSV needs the header {','.join(REQUIRED_COLUMNS)} (exact names)")
+    n_pass, n_defect, n_near = count_labels(frame["label"])
+    return SplitCounts(str(path), int(len(frame)), n_pass, n_defect, n_near)
 
 
 def _golden_candidates(split_dir: Path) -> dict[str, set[str]]:
