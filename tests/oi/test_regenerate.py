@@ -44,6 +44,19 @@ def test_decisions_apply_and_kept_rows_stay():
     assert default["wandb"]["enable"] is True
 
 
+def test_absent_rows_add_their_key_under_an_existing_parent_only():
+    from tao_skill_bank.oi.overrides import ABSENT, TemplateDecision
+
+    row = TemplateDecision("train.checkpointer.monitor", ABSENT, None, "val_acc", "x" * 50)
+    template, applied = apply_template_decisions({"train": {"checkpointer": {"enable_topk": False}}}, decisions=[row])
+    assert template["train"]["checkpointer"] == {"enable_topk": False, "monitor": "val_acc"}
+    assert applied == ["train.checkpointer.monitor"]
+    assert apply_template_decisions({"dataset": {}}, decisions=[row]) == ({"dataset": {}}, [])
+    # once upstream gives the key a default, the row must be re-decided
+    with pytest.raises(UserError, match="re-decide|expects schema default"):
+        apply_template_decisions({"train": {"checkpointer": {"monitor": "val_loss"}}}, decisions=[row])
+
+
 def test_an_upstream_default_change_forces_a_new_decision():
     with pytest.raises(UserError) as info:
         apply_template_decisions({"dataset": {"batch_size": 16}})
@@ -150,6 +163,8 @@ def test_shipped_templates_carry_the_decisions():
     assert train["wandb"]["enable"] is False and train["dataset"]["batch_size"] == 8
     assert train["dataset"]["augmentation_config"]["rgb_input_std"] == [0.229, 0.224, 0.225]
     assert export["export"]["opset_version"] == 17
+    assert {k: train["train"]["checkpointer"][k] for k in ("enable_topk", "monitor", "mode", "save_top_k")} == \
+        {"enable_topk": True, "monitor": "val_acc", "mode": "max", "save_top_k": 1}
     assert deploy["gen_trt_engine"]["tensorrt"]["data_type"] == "fp16"
     applied = set()
     for item in regenerate.GENERATED:

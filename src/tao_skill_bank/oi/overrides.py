@@ -19,6 +19,16 @@ from tao_skill_bank.errors import EXIT_FINDINGS, UserError
 _UNSET = object()
 
 
+class _Absent:
+    """`schema_default` of a key the schema declares but leaves out of its default (runtime None)."""
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT = _Absent()
+
+
 @dataclass(frozen=True)
 class TemplateDecision:
     key: str                  # dotted spec key
@@ -67,6 +77,23 @@ TEMPLATE_DECISIONS: list[TemplateDecision] = [
         "train.clip_grad_norm", 1.0, 0.0, 0.0,
         "Runtime value: the container trains without gradient clipping when the key is absent; "
         "template runs and key-less runs should train the same way."),
+    # Best-k checkpointing, so a direct (non-AutoML) run has the `model_best_{epoch:03d}.pth` that
+    # `checkpoint resolve --select best` and the train SKILL.md recipe pick; AutoML turns the same on.
+    TemplateDecision(
+        "train.checkpointer.enable_topk", False, False, True,
+        "Without it a direct run saves only periodic model_epoch_* files and 'the best checkpoint' does "
+        "not exist; with it the checkpointer also keeps model_best_{epoch:03d}.pth (additive, periodic "
+        "files stay because replace_periodic stays false)."),
+    TemplateDecision(
+        "train.checkpointer.monitor", ABSENT, None, "val_acc",
+        "The metric AutoML monitors for optical inspection; named explicitly so 'best' means the same "
+        "thing on direct and AutoML runs instead of the network's unnamed default."),
+    TemplateDecision(
+        "train.checkpointer.mode", ABSENT, None, "max",
+        "val_acc is an accuracy: higher is better. Named explicitly for the same reason as monitor."),
+    TemplateDecision(
+        "train.checkpointer.save_top_k", 1, 1, 1,
+        "Kept: one best file, so --select best has exactly one answer (the file names do not rank several)."),
 ]
 
 
@@ -88,7 +115,14 @@ def apply_template_decisions(default: dict, *, source: str = "schema default",
     applied = []
     for row in TEMPLATE_DECISIONS if decisions is None else decisions:
         current = lookup(template, row.key)
+        parent_key = row.key.rsplit(".", 1)[0] if "." in row.key else None
         if current is _UNSET:
+            # an ABSENT row adds its key where the schema default holds the parent block
+            parent = lookup(template, parent_key) if parent_key else template
+            if row.schema_default is not ABSENT or not isinstance(parent, dict):
+                continue
+            parent[row.key.rsplit(".", 1)[-1]] = copy.deepcopy(row.template_value)
+            applied.append(row.key)
             continue
         if current != row.schema_default:
             raise UserError(f"the override table expects schema default {row.schema_default!r}, the "

@@ -49,9 +49,9 @@ def _parent_checkpoint(parent_job: Path, spec_key: str) -> Path:
     from tao_skill_bank.oi.checkpoints import scan_results
 
     checkpoints, summary = scan_results(parent_job)
-    paths = [parent_job / c.path for c in checkpoints]
+    paths = sorted({parent_job / c.file for c in checkpoints})
     if len(paths) > 1:
-        bests = [parent_job / c.path for c in checkpoints if c.kind == "best"]
+        bests = sorted({parent_job / c.file for c in checkpoints if c.kind == "best"})
         # AutoML's own pick (best_model/) or a single model_best_* is the job's designated model file
         designated = [parent_job / p for p in summary.best_model_files] or bests
         if len(designated) == 1:
@@ -67,7 +67,7 @@ def _latest_own_checkpoint(job_dir: Path) -> Path | None:
     checkpoints, _ = scan_results(job_dir)
     if not any(c.kind == "epoch" for c in checkpoints):
         return None
-    return job_dir / select_checkpoint(checkpoints, Selection("latest"), results_dir=str(job_dir)).path
+    return job_dir / select_checkpoint(checkpoints, Selection("latest"), results_dir=str(job_dir)).file
 
 
 def resolve_value(resolver: str, spec_key: str, current: Any, *, parent_job: Path | None,
