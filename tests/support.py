@@ -56,12 +56,12 @@ OI_SKILL = "tao-train-optical-inspection"
 def oi_skill_info(automl_enabled: bool = True) -> dict:
     """A small references/skill_info.yaml in the shared shape (train + downstream actions)."""
     def action(name: str, spec_params: list[tuple[str, str]]) -> dict:
-        return {"image_key": "images.tao_toolkit.pyt", "entrypoint": ["optical_inspection", name],
-                "schema": f"schemas/{name}.schema.json", "template": f"references/spec_template_{name}.yaml",
-                "results_subdir": name,
+        return {"command": f"optical_inspection {name} -e {{config_path}}", "config_format": "yaml",
+                "results_subdir": name, "outputs": {"results_dir": {"type": "folder"}},
                 "spec_params": [{"spec_key": k, "resolver": r} for k, r in spec_params]}
     common = [("results_dir", "output_dir"), ("encryption_key", "key")]
-    return {"skill": OI_SKILL, "network": "optical_inspection", "automl_enabled": automl_enabled, "actions": {
+    return {"skill": OI_SKILL, "network_arch": "optical_inspection", "automl_enabled": automl_enabled,
+            "container_image": "tao_toolkit.pyt", "data_format": "default", "actions": {
         "train": action("train", common + [("train.pretrained_model_path", "ptm_if_no_resume_model"),
                                            ("train.resume_training_checkpoint_path", "resume_model")]),
         "evaluate": action("evaluate", common + [("evaluate.checkpoint", "parent_model")]),

@@ -12,17 +12,25 @@ TRAIN = REPO_ROOT / "skills" / "tao-train-optical-inspection"
 def test_train_skill_info_matches_the_facts():
     info = load_skill_info(TRAIN)
     assert info.skill == TRAIN.name and info.network == "optical_inspection" and info.automl_enabled is True
+    assert info.data_format == "default"
     assert list(info.actions) == ["train", "evaluate", "inference", "export"]
     for name, act in info.actions.items():
-        assert act.image_key == "images.tao_toolkit.pyt"
+        assert act.image_key == "images.tao_toolkit.pyt" and act.config_format == "yaml"
+        assert act.command == f"optical_inspection {name} -e {{config_path}}"
         assert act.entrypoint == ["optical_inspection", name]
+        assert act.argv("/ws/spec.yaml") == ["optical_inspection", name, "-e", "/ws/spec.yaml"]
+        assert act.outputs == {"results_dir": {"type": "folder"}}
         assert (TRAIN / act.schema).is_file() and (TRAIN / act.template).is_file()
+        assert act.template == f"references/spec_template_{name}.yaml"   # the runner's convention
         assert {p.spec_key: p.resolver for p in act.spec_params}["results_dir"] == "output_dir"
+        # every data key is also a declared input (the runner downloads/extracts only inputs)
+        assert {d.spec_key for d in act.data_sources} <= set(act.inputs)
     train = info.action("train")
-    assert {(d.spec_key, d.source) for d in train.data_sources} == {
-        (f"dataset.{split}.{key}", source)
-        for split, source in (("train_dataset", "train_data"), ("validation_dataset", "eval_data"),
-                              ("test_dataset", "eval_data"))
+    assert {(d.spec_key, d.source, d.tao_source) for d in train.data_sources} == {
+        (f"dataset.{split}.{key}", source, tao)
+        for split, source, tao in (("train_dataset", "train_data", "train_datasets"),
+                                   ("validation_dataset", "eval_data", "eval_dataset"),
+                                   ("test_dataset", "eval_data", "eval_dataset"))
         for key in ("images_dir", "csv_path")}
     assert {d.source for d in info.action("evaluate").data_sources} == {"eval_data"}
     assert {d.source for d in info.action("inference").data_sources} == {"infer_data"}
@@ -50,13 +58,22 @@ def _write(tmp_path, text):
     return tmp_path
 
 
+_HEAD = "skill: x\nnetwork_arch: n\nautoml_enabled: true\ncontainer_image: tao_toolkit.pyt\n"
+_TRAIN = "actions:\n  train: {command: 'a train -e {config_path}', config_format: yaml, results_subdir: r"
+
+
 @pytest.mark.parametrize("text, field", [
-    ("skill: x\nnetwork: n\nautoml_enabled: true\n", "actions"),
-    ("skill: x\nnetwork: n\nautoml_enabled: true\nactions: {train: {image_key: k}}\n", "actions.train.entrypoint"),
-    ("skill: x\nnetwork: n\nautoml_enabled: true\nactions:\n  train: {image_key: k, entrypoint: a, schema: s,"
-     " template: t, results_subdir: r}\n", "actions.train.entrypoint"),
-    ("skill: x\nnetwork: n\nautoml_enabled: true\nactions:\n  train: {image_key: k, entrypoint: [a], schema: s,"
-     " template: t, results_subdir: r, data_sources: [{spec_key: a.b, source: nope}]}\n", "actions.train.data_sources[0]"),
+    ("skill: x\nautoml_enabled: true\n", "network_arch"),
+    (_HEAD, "actions"),
+    (_HEAD + "actions: {train: {command: a}}\n", "actions.train.config_format"),
+    (_HEAD + "actions: {train: {config_format: yaml, command: a train, results_subdir: r}}\n",
+     "actions.train.command"),
+    (_HEAD.replace("tao_toolkit.pyt", "nvcr.io/x:1") + _TRAIN + "}\n", "container_image"),
+    (_HEAD + _TRAIN + ", inputs: [1]}\n", "actions.train.inputs"),
+    (_HEAD + "data_sources: {train: {a.b: {source: nope}}}\n" + _TRAIN + "}\n",
+     "data_sources.train.a.b"),
+    (_HEAD + "data_sources: {evaluate: {a.b: {source: eval_dataset}}}\n" + _TRAIN + "}\n",
+     "data_sources.evaluate"),
 ])
 def test_bad_shape_names_the_field(tmp_path, text, field):
     with pytest.raises(UserError) as info:
@@ -73,16 +90,13 @@ def test_missing_file_and_bad_yaml(tmp_path):
 
 def test_optional_data_source_fields_are_read(tmp_path):
     info = load_skill_info(_write(tmp_path, (
-        "skill: x\nnetwork: n\nautoml_enabled: false\nactions:\n  gen:\n    image_key: k\n    entrypoint: [a]\n"
-        "    schema: s\n    template: t\n    results_subdir: r\n    data_sources:\n"
-        "      - {spec_key: a.b, source: calibration_data, list: true, required: false, only_if: \"a.t=int8\"}\n")))
-    ds = info.action("gen").data_sources[0]
-    assert (ds.list, ds.required, ds.only_if, ds.file) == (True, False, "a.t=int8", None)
-
-
-def test_skill_can_be_a_path_to_a_copied_folder(tmp_path):
-    import shutil
-    copy = tmp_path / "tao-train-optical-inspection"
-    shutil.copytree(TRAIN, copy)
-    assert resolve_skill_dir(str(copy)) == copy.resolve()
-    assert resolve_skill_dir("tao-train-optical-inspection") == TRAIN.resolve()
+        "skill: x\nnetwork_arch: n\nautoml_enabled: false\ncontainer_image: tao_toolkit.deploy\n"
+        "data_sources:\n  gen:\n    a.b: {source: calibration_dataset, transform: wrap_in_list, required: false,"
+        " only_if: \"a.t=int8\"}\n"
+        "actions:\n  gen:\n    command: a gen -e {config_path}\n    config_format: yaml\n"
+        "    template: references/t.yaml\n    results_subdir: r\n")))
+    act = info.action("gen")
+    ds = act.data_sources[0]
+    assert (ds.list, ds.required, ds.only_if, ds.file, ds.source) == (True, False, "a.t=int8", None, "calibration_data")
+    assert (act.template, act.schema, act.image_key) == ("references/t.yaml", "schemas/gen.schema.json",
+                                                         "images.tao_toolkit.deploy")

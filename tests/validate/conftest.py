@@ -31,17 +31,21 @@ Run `[not a link](missing.md)` inside code.
 """
 
 SKILL_INFO = """skill: tao-demo-skill
-network: optical_inspection
+network_arch: optical_inspection
 automl_enabled: true
+container_image: tao_toolkit.pyt
+data_format: default
+data_sources:
+  train:
+    dataset.train_dataset.csv_path: {source: train_datasets, path: dataset.csv}
 actions:
   train:
-    image_key: images.tao_toolkit.pyt
-    entrypoint: [optical_inspection, train]
-    schema: schemas/train.schema.json
+    command: optical_inspection train -e {config_path}
+    config_format: yaml
     template: references/spec_template_train.yaml
     results_subdir: train
-    data_sources:
-      - {spec_key: dataset.train_dataset.csv_path, source: train_data, file: dataset.csv}
+    outputs:
+      results_dir: {type: folder}
     spec_params:
       - {spec_key: results_dir, resolver: output_dir}
 """

@@ -150,12 +150,15 @@ def test_unparsable_hooks_json_reported_once(tiny_bank):
 # --- rule 5: skill_info.yaml -------------------------------------------------------------------
 
 @pytest.mark.parametrize("old, new, needle", [
-    ("source: train_data", "source: training_data", "actions.train.data_sources.0.source"),
+    ("source: train_datasets", "source: training_data", "data_sources.train.dataset.train_dataset.csv_path.source"),
     ("resolver: output_dir", "resolver: somewhere", "actions.train.spec_params.0.resolver"),
     ("automl_enabled: true\n", "", "'automl_enabled' is a required property"),
     ("template: references/spec_template_train.yaml", "template: references/spec_template_nope.yaml",
      "actions.train.template 'references/spec_template_nope.yaml' does not exist"),
-    ("image_key: images.tao_toolkit.pyt", "image_key: images.tao_toolkit.pyt2", "not in versions.yaml"),
+    ("container_image: tao_toolkit.pyt", "container_image: tao_toolkit.pyt2", "not a key under images:"),
+    ("container_image: tao_toolkit.pyt\n", "", "actions.train has no container image"),
+    ("    config_format: yaml\n", "", "'config_format' is a required property"),
+    ("-e {config_path}", "-e spec.yaml", "actions.train.command"),
     ("skill: tao-demo-skill", "skill: tao-other", "differs from the folder name"),
 ])
 def test_skill_info_rule(demo_skill, old, new, needle):

@@ -232,18 +232,25 @@ def skill_info_findings(files: BankFiles, skill: Path) -> list[Finding]:
                              f"set `skill: {skill.name}`"))
     versions = _versions_keys(files.root)
     actions = data.get("actions") if isinstance(data.get("actions"), dict) else {}
+    model_image = data.get("container_image")
     for action, spec in actions.items():
         if not isinstance(spec, dict):
             continue
-        for field in ("schema", "template"):
-            target = spec.get(field)
+        # the AutoML runner (and our loader) read these two files by convention unless named
+        for field, default in (("schema", f"schemas/{action}.schema.json"),
+                               ("template", f"references/spec_template_{action}.yaml")):
+            target = spec.get(field, default)
             if isinstance(target, str) and not (skill / target).is_file():
                 found.append(Finding(rel, rules.SKILL_INFO, f"actions.{action}.{field} '{target}' does not exist",
                                      "give a path relative to the skill folder, or regenerate the file"))
-        key = spec.get("image_key")
-        if isinstance(key, str) and versions is not None and not isinstance(versions.get(key), str):
-            found.append(Finding(rel, rules.SKILL_INFO, f"actions.{action}.image_key '{key}' is not in versions.yaml",
-                                 "use a key `tao-skills versions get KEY` knows, e.g. images.tao_toolkit.pyt"))
+        image = spec.get("container_image", model_image)
+        where = f"actions.{action}.container_image" if "container_image" in spec else "container_image"
+        if image is None:
+            found.append(Finding(rel, rules.SKILL_INFO, f"actions.{action} has no container image",
+                                 "set `container_image: <versions.yaml key under images:>`, e.g. tao_toolkit.pyt"))
+        elif isinstance(image, str) and versions is not None and not isinstance(versions.get(f"images.{image}"), str):
+            found.append(Finding(rel, rules.SKILL_INFO, f"{where} '{image}' is not a key under images: in versions.yaml",
+                                 "use a key `tao-skills versions get images.KEY` knows, e.g. tao_toolkit.pyt"))
     return found
 
 
