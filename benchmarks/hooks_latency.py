@@ -2,7 +2,8 @@
 """Latency of the RCA hooks, as the agent experiences it (one process per tool call).
 
 Prints medians for: interpreter start alone; each hook on a non-matching payload (the path taken
-on every Write/Edit/Bash of a session; target ≤ 50 ms); packaging a 10-image results folder
+on every Write/Edit/Bash of a session; target ≤ 50 ms); the SessionStart hook when nothing is
+wrong (target ≤ 50 ms); packaging a 10-image results folder
 in-process and through the hook script (target ≤ 1 s).
 
     .venv/bin/python benchmarks/hooks_latency.py [--runs N]
@@ -46,13 +47,16 @@ def main() -> int:
 
     report_hook = REPO / "hooks" / "rca_report_posttooluse.py"
     run_hook = REPO / "hooks" / "gap_run_check.py"
+    session_hook = REPO / "hooks" / "session_start.py"
     other_write = {"hook_event_name": "PostToolUse", "tool_name": "Write", "cwd": "/tmp",
                    "tool_input": {"file_path": "/tmp/src/main.py", "content": "print('hi')\n" * 200}}
     other_bash = {"hook_event_name": "PostToolUse", "tool_name": "Bash", "cwd": "/tmp",
                   "tool_input": {"command": "ls -la"}, "tool_response": {"stdout": "x\n" * 500, "stderr": ""}}
     rows = [("python startup (baseline)", median_ms(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.runs)),
             ("report hook, non-matching Write", median_ms(hook_call(report_hook, other_write), args.runs)),
-            ("run hook, non-matching Bash", median_ms(hook_call(run_hook, other_bash), args.runs))]
+            ("run hook, non-matching Bash", median_ms(hook_call(run_hook, other_bash), args.runs)),
+            ("session-start hook (bank OK, tao-skills importable)",
+             median_ms(hook_call(session_hook, {"hook_event_name": "SessionStart", "source": "startup"}), args.runs))]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         out = build_results_dir(root, images=10)

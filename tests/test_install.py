@@ -1,6 +1,7 @@
 """Install paths: the wheel carries the bank, the installed CLI works outside the checkout, and a
 skill folder copied on its own either runs its launcher or says in one line how to install."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,8 +21,10 @@ pytestmark = pytest.mark.slow
 SKILLS = skill_folders(REPO_ROOT)
 LAUNCHERS = [skill / "scripts" / "tao_skills.py" for skill in SKILLS]
 DATA_SERVICES_KEY = "images.tao_toolkit.data_services"
-INSTALL_HINT = ("tao-skills is not installed: pip install tao-skill-bank "
-                "(or pip install <path to the bank checkout>)")
+NOT_INSTALLED = "error: tao-skills is not installed — fix: "
+# Runs a CLI command with pandas and Pillow unimportable (None in sys.modules blocks an import).
+WITHOUT_PANDAS = ("import sys; sys.modules['pandas'] = None; sys.modules['PIL'] = None; "
+                  "from tao_skill_bank.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
 def _run(cmd, cwd, extra_env=None, timeout=300):
@@ -77,7 +80,7 @@ def _expected(key: str) -> str:
 def test_wheel_ships_the_bank(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {"versions.yaml", ".claude-plugin/plugin.json", ".claude-plugin/marketplace.json",
-               "hooks/hooks.json", "schemas/versions.schema.json", "schemas/skill_info.schema.json",
+               ".codex-plugin/plugin.json", "AGENTS.md", "hooks/hooks.json", "hooks/session_start.py", "schemas/versions.schema.json", "schemas/skill_info.schema.json",
                "schemas/evals.schema.json", "schemas/hooks.schema.json"}
     shipped |= {f"skills/{launcher.relative_to(REPO_ROOT / 'skills')}" for launcher in LAUNCHERS}
     missing = sorted(p for p in shipped if f"tao_skill_bank/_bank/{p}" not in names)
@@ -142,7 +145,53 @@ def test_copied_launcher_without_the_package_says_how_to_install(copied_skill, o
                    "versions", "get", DATA_SERVICES_KEY], cwd=outside)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr.splitlines() == [INSTALL_HINT]
+    assert result.stderr.splitlines() == [
+        f"{NOT_INSTALLED}{sys.executable} -m pip install <path to the TAO skill bank checkout>"]
+
+
+def test_copied_launcher_names_the_bank_of_the_environment_variable(copied_skill, outside):
+    result = _run([sys.executable, "-I", "-S", copied_skill / "scripts" / "tao_skills.py", "--help"], cwd=outside,
+                  extra_env={"TAO_SKILL_BANK_PATH": str(REPO_ROOT)})
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"{NOT_INSTALLED}{sys.executable} -m pip install {REPO_ROOT.resolve()}"]
+
+
+def test_launcher_in_a_checkout_without_dependencies_names_the_checkout(outside):
+    # The package imports from ../../../src, but none of its runtime dependencies do.
+    result = _run([sys.executable, "-I", "-S", LAUNCHERS[0], "versions", "get", DATA_SERVICES_KEY], cwd=outside)
+    assert result.returncode == 2, result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line == (f"error: Python module 'yaml' is missing — fix: {sys.executable} -m pip install "
+                    f"{REPO_ROOT.resolve()}")
+
+
+def test_cli_from_the_checkout_with_a_missing_dependency(outside, tmp_path):
+    result = _run([sys.executable, "-c", WITHOUT_PANDAS, "gaps", "example", tmp_path / "demo"], cwd=outside)
+    assert result.returncode == 2 and "internal error" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: Python module '") and "is missing" in line
+    assert line.endswith(f"— fix: {sys.executable} -m pip install {REPO_ROOT.resolve()}")
+    assert not (tmp_path / "demo").exists()
+
+
+def test_installed_cli_with_a_missing_dependency_names_it_by_its_index_name(installed, outside, tmp_path):
+    result = _run([installed / "python", "-c", WITHOUT_PANDAS, "gaps", "example", tmp_path / "demo", "--json"],
+                  cwd=outside)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.endswith(f"— fix: {installed / 'python'} -m pip install pandas pillow"), line
+    assert json.loads(result.stdout)["exit_code"] == 2
+
+
+def test_installed_session_hook_finds_the_shipped_bank(installed, outside):
+    hook = next(installed.parent.rglob("tao_skill_bank/_bank/hooks/session_start.py"))
+    proc = subprocess.run([installed / "python", hook], input=b"{}", capture_output=True, cwd=outside,
+                          env={"PATH": str(installed), "HOME": str(outside)}, timeout=60)
+    context = json.loads(proc.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert proc.returncode == 0
+    assert f"TAO skill bank at {hook.parents[1]}" in context
+    assert f"tao-skills is ready: run `{installed / 'tao-skills'}`" in context
 
 
 def test_copied_launcher_with_the_package_installed(installed, copied_skill, outside):

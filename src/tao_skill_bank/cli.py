@@ -71,6 +71,28 @@ def _load_command_module(module_name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as exc:  # a command module itself needs a missing dependency
+        error = _missing_dependency_error(exc)
+        if error is None:
+            raise
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return error.exit_code
+
+
+def _missing_dependency_error(exc: ModuleNotFoundError) -> UserError | None:
+    """A missing runtime dependency is an environment problem with an install command, not a crash."""
+    from tao_skill_bank.install import missing_dependency, missing_dependency_problem
+
+    module = missing_dependency(exc)
+    if module is None:
+        return None
+    message, fix = missing_dependency_problem(module)
+    return UserError(message, fix=fix, exit_code=EXIT_ENVIRONMENT)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -86,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
             return int(handler(args) or 0)
         except BrokenPipeError:
             raise
+        except ModuleNotFoundError as exc:
+            error = _missing_dependency_error(exc)
+            if error is None:
+                raise
+            raise error from None
         except OSError as exc:  # the file system said no (permissions, read-only, missing parent, full disk)
             raise UserError(exc.strerror or str(exc), file=exc.filename or None,
                             fix="check that the path exists and is writable, then rerun",

@@ -54,6 +54,15 @@ EVALS = {"skill_name": SKILL, "evals": [
     {"id": 1, "prompt": "train it", "expected_output": "a trained model",
      "expectations": ["runs tao-skills container run"], "expected_script": "tao-skills container run"}]}
 
+AGENTS_MD = """# Demo bank
+
+| task | skill |
+|---|---|
+| demo | [tao-demo-skill](skills/tao-demo-skill/SKILL.md) |
+
+Install: `python3 -m pip install /path/to/bank`.
+"""
+
 HOOKS = {"hooks": {"PostToolUse": [{"matcher": "Write|Edit", "hooks": [
     {"type": "command", "command": "python3 ${CLAUDE_PLUGIN_ROOT}/hooks/check.py", "timeout": 30}]}]}}
 
@@ -69,6 +78,8 @@ def tiny_bank(tmp_path) -> Path:
     shutil.copytree(REPO_ROOT / "schemas", root / "schemas")
     shutil.copy(REPO_ROOT / "versions.yaml", root / "versions.yaml")
     shutil.copytree(REPO_ROOT / ".claude-plugin", root / ".claude-plugin")
+    shutil.copytree(REPO_ROOT / ".codex-plugin", root / ".codex-plugin")
+    (root / "AGENTS.md").write_text(AGENTS_MD)
     skill = root / "skills" / SKILL
     (skill / "references").mkdir(parents=True)
     (skill / "SKILL.md").write_text(SKILL_MD)

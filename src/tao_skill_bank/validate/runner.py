@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from tao_skill_bank.validate import findings as rules
+from tao_skill_bank.validate.clients import client_findings
 from tao_skill_bank.validate.findings import WARNING, Finding
 from tao_skill_bank.validate.frontmatter import body_findings, frontmatter_findings, parse_skill_md
 from tao_skill_bank.validate.links import relative_link_targets
@@ -71,6 +72,7 @@ def validate_bank(root: Path) -> list[Finding]:
         found += skill_findings(files, skill)
     found += hooks_findings(files)
     found += plugin_findings(files)
+    found += client_findings(files)
     found += versions_findings(root)
     return found
 
