@@ -27,6 +27,7 @@ COMMAND_MODULES: list[str] = [
     "tao_skill_bank.oi.checkpoint_cli",     # checkpoint resolve
     "tao_skill_bank.oi.dataset_cli",        # dataset check
     "tao_skill_bank.container_cli",         # container run
+    "tao_skill_bank.evals.cli",             # evals run
 ]
 
 log = logging.getLogger("tao_skill_bank")
@@ -71,6 +72,7 @@ def _load_command_module(module_name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    _log_command(sys.argv[1:] if argv is None else argv)
     try:
         return _main(argv)
     except ModuleNotFoundError as exc:  # a command module itself needs a missing dependency
@@ -79,6 +81,23 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {error.one_line()}", file=sys.stderr)
         return error.exit_code
+
+
+def _log_command(argv: list[str]) -> None:
+    """`tao-skills evals run` sets TAO_SKILL_BANK_COMMAND_LOG for the agent it runs: every command
+    (from tao-skills, python -m tao_skill_bank or a skill launcher) is appended there for grading."""
+    import os
+
+    path = os.environ.get("TAO_SKILL_BANK_COMMAND_LOG")
+    if not path:
+        return
+    import json
+
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"argv": [str(a) for a in argv], "cwd": os.getcwd()}) + "\n")
+    except OSError:
+        pass  # grading loses one command; the command itself must still run
 
 
 def _missing_dependency_error(exc: ModuleNotFoundError) -> UserError | None:

@@ -282,6 +282,12 @@ def evals_findings(files: BankFiles, skill: Path) -> list[Finding]:
     duplicates = sorted({i for i in ids if ids.count(i) > 1}, key=str)
     if duplicates:
         found.append(Finding(rel, rules.EVALS, f"duplicate eval ids {duplicates}", "give every eval its own id"))
+    from tao_skill_bank.evals.grading import pattern_problems
+
+    for case in data.get("evals", []) if isinstance(data.get("evals"), list) else []:
+        for problem in pattern_problems(case.get("checks") if isinstance(case, dict) else None):
+            found.append(Finding(rel, rules.EVALS, f"eval {case.get('id')}: {problem}",
+                                 "write a valid Python regex (docs/evals.md)"))
     return found
 
 
