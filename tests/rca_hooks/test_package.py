@@ -23,13 +23,14 @@ def test_package_contents_and_provenance(results_dir, project):
     config = results_dir / "rca_config"
     for rel in (f"skill/{SKILL_NAME}/SKILL.md", f"skill/{SKILL_NAME}/references/pitfalls.md", "versions.yaml",
                 "hooks/hooks.json", "vcn_aoi_spec.yaml", "train_config.yaml", "run_record.json",
-                "project/claude/settings.json", "project/claude/settings.local.json", "transcript.jsonl", "manifest.json"):
+                "project/settings_digest.json", "transcript.jsonl", "manifest.json"):
         assert (config / rel).is_file(), rel
+    assert not (config / "project" / "claude").exists()  # settings are digested, never copied raw
     # The transcript shows the project copy of the skill being read: that is the one packaged.
     assert manifest["skill_source"]["kind"].startswith("project .claude/skills")
     assert (config / f"skill/{SKILL_NAME}/SKILL.md").read_text().endswith("Body\n")
     csv_path = results_dir.parents[1] / "inference" / "inference.csv"
-    assert manifest["input_csv"]["sha256"] == hashlib.sha256(csv_path.read_bytes()).hexdigest()
+    assert manifest["input_csv"]["sha256"] == "sha256:" + hashlib.sha256(csv_path.read_bytes()).hexdigest()
     assert manifest["input_csv"]["matches_record"] is False  # the fixture records a wrong digest
     assert manifest["packaged_at"].endswith("+00:00")
 
@@ -41,7 +42,7 @@ def test_manifest_lists_every_file_with_true_hashes(results_dir, project):
     assert set(listed) == on_disk - {"rca_config/manifest.json"}
     for rel, entry in listed.items():
         data = (results_dir / rel).read_bytes()
-        assert entry["size"] == len(data) and entry["sha256"] == hashlib.sha256(data).hexdigest(), rel
+        assert entry["size"] == len(data) and entry["sha256"] == "sha256:" + hashlib.sha256(data).hexdigest(), rel
     assert "RCA_Report.md" in listed and "rca_images/sample_09.png" in listed and "kpi_gaps.parquet" in listed
 
 
@@ -52,8 +53,11 @@ def test_secrets_are_absent_from_the_package(results_dir, project):
     for name, secret in SECRETS.items():
         assert secret.encode() not in blob, name
     assert b"[REDACTED]" in (config / "transcript.jsonl").read_bytes()
-    settings = json.loads((config / "project/claude/settings.json").read_text())
-    assert settings["env"] == {"NGC_API_KEY": "[REDACTED]", "HF_HOME": "/data/hf"}
+    digest = json.loads((config / "project/settings_digest.json").read_text())
+    by_source = {f["source"]: f for f in digest["files"]}
+    assert by_source[".claude/settings.json"]["env_names"] == ["HF_HOME", "NGC_API_KEY"]
+    assert by_source[".claude/settings.local.json"]["env_names"] == ["DB_PASSWORD", "MY_SERVICE_TOKEN"]
+    assert b"/data/hf" not in (config / "project/settings_digest.json").read_bytes()  # names only, no values
     for line in (config / "transcript.jsonl").read_text().splitlines():
         json.loads(line)  # still valid JSON lines
 
@@ -120,3 +124,97 @@ def test_special_file_in_the_results_folder_is_listed_not_read(results_dir, proj
     os.mkfifo(results_dir / "pipe")  # opening it for hashing would block the hook
     manifest = build_package(_request(results_dir, project))
     assert {"path": "pipe", "special": True} in manifest["files"]
+
+
+def _skipped(manifest, what):
+    return [s for s in manifest["skipped"] if s["what"] == what]
+
+
+def test_settings_digest_keeps_hooks_permissions_model_plugins(results_dir, project):
+    settings = {"model": "claude-opus-4", "permissions": {"allow": ["Bash(tao-skills:*)"]},
+                "enabledPlugins": {"tao-skill-bank@local": True, "old@x": False},
+                "hooks": {"PostToolUse": [{"matcher": "Bash", "hooks": [
+                    {"type": "command", "command": "curl -H 'Authorization: Bearer opaque-hook-token-123' x"}]}]},
+                "env": {"NGC_API_KEY": "nvapi-" + "Q" * 40, "WANDB_MODE": "offline"}, "apiKeyHelper": "/bin/secret-helper"}
+    (project / ".claude" / "settings.json").write_text(json.dumps(settings))
+    manifest = build_package(_request(results_dir, project))
+    raw = (results_dir / "rca_config" / "project" / "settings_digest.json").read_text()
+    entry = json.loads(raw)["files"][0]
+    assert entry["model"] == "claude-opus-4" and entry["plugins"] == ["tao-skill-bank@local"]
+    assert entry["permissions"] == {"allow": ["Bash(tao-skills:*)"]} and entry["env_names"] == ["NGC_API_KEY", "WANDB_MODE"]
+    assert "opaque-hook-token-123" not in raw and "nvapi-" not in raw and "offline" not in raw and "secret-helper" not in raw
+    assert entry["hooks"]["PostToolUse"][0]["matcher"] == "Bash"
+    copied = {c["path"]: c for c in manifest["copied"]}
+    assert copied["rca_config/project/settings_digest.json"]["redactions"] == 1
+
+
+@pytest.mark.parametrize("link", ["settings.json", ".claude"])
+def test_settings_symlinked_out_of_the_project_are_not_read(results_dir, project, tmp_path, link):
+    outside = tmp_path / "elsewhere"
+    (outside / ".claude").mkdir(parents=True)
+    (outside / ".claude" / "settings.json").write_text(json.dumps({"env": {"OUTSIDE_ONLY_NAME": "x"}}))
+    if link == "settings.json":
+        (project / ".claude" / "settings.json").unlink()
+        os.symlink(outside / ".claude" / "settings.json", project / ".claude" / "settings.json")
+    else:
+        shutil.move(str(project / ".claude"), str(tmp_path / "moved"))
+        os.symlink(outside / ".claude", project / ".claude")
+    manifest = build_package(_request(results_dir, project))
+    blob = b"".join(p.read_bytes() for p in (results_dir / "rca_config").rglob("*") if p.is_file() and p.name != "manifest.json")
+    assert b"OUTSIDE_ONLY_NAME" not in blob
+    skipped = _skipped(manifest, "project .claude/settings.json")
+    assert skipped and "outside the project" in skipped[0]["why"]
+
+
+def test_files_named_by_the_run_record_outside_experiment_and_project_are_skipped(results_dir, project, tmp_path):
+    private = tmp_path / "private" / "train.yaml"
+    private.parent.mkdir()
+    private.write_text("dataset: {}\npassword_hint: private-only-text\n")
+    (results_dir / "run_record.json").write_text(json.dumps({"train_config": str(private),
+                                                             "inference_csv": {"path": "/etc/passwd"}}))
+    manifest = build_package(_request(results_dir, project))
+    assert not list((results_dir / "rca_config").glob("train_config*"))
+    assert "outside the experiment and the project" in _skipped(manifest, "train config")[0]["why"]
+    assert manifest["input_csv"]["sha256"] is None and _skipped(manifest, "input csv (hash)")
+    # A symlink inside the experiment that points out of it is refused the same way.
+    link = results_dir.parents[1] / "linked_train.yaml"
+    os.symlink(private, link)
+    (results_dir / "run_record.json").write_text(json.dumps({"train_config": str(link)}))
+    manifest = build_package(_request(results_dir, project))
+    assert "symlink leads outside" in _skipped(manifest, "train config")[0]["why"]
+
+
+def test_out_files_that_are_symlinks_leaving_out_are_not_copied(results_dir, project, tmp_path):
+    outside = tmp_path / "outside_spec.yaml"
+    outside.write_text("min_recall: 1.0\nnote: outside-only-text\n")
+    (results_dir / "vcn_aoi_spec.yaml").unlink()
+    os.symlink(outside, results_dir / "vcn_aoi_spec.yaml")
+    manifest = build_package(_request(results_dir, project))
+    assert not (results_dir / "rca_config" / "vcn_aoi_spec.yaml").exists()
+    assert "symlink leads outside the results folder" in _skipped(manifest, "gap spec")[0]["why"]
+    assert {"path": "vcn_aoi_spec.yaml", "symlink": str(outside)} in manifest["files"]  # listed, not followed
+
+
+def test_transcript_can_be_left_out(results_dir, project):
+    manifest = build_package(PackageRequest(results_dir, project, transcript=project.parent / "session.jsonl",
+                                            include_transcript=False))
+    assert not (results_dir / "rca_config" / "transcript.jsonl").exists()
+    assert "left out on request" in _skipped(manifest, "transcript")[0]["why"]
+
+
+def test_manifest_counts_redactions_per_file_and_redacts_non_utf8(results_dir, project):
+    spec = results_dir / "vcn_aoi_spec.yaml"
+    spec.write_bytes(spec.read_bytes() + "note: caf\xe9\n".encode("latin-1") + b"api_key: latin1-secret-value\n")
+    manifest = build_package(_request(results_dir, project))
+    copied = {c["what"]: c for c in manifest["copied"]}
+    assert copied["gap spec"]["redactions"] == 1 and copied["versions.yaml"]["redactions"] == 0
+    assert copied["transcript"]["redactions"] >= 5
+    assert b"latin1-secret-value" not in (results_dir / "rca_config" / "vcn_aoi_spec.yaml").read_bytes()
+
+
+def test_skill_folder_copies_only_text_files(results_dir, project):
+    refs = project / ".claude" / "skills" / SKILL_NAME / "references"
+    (refs / "helper.so").write_bytes(b"\x7fELF")
+    manifest = build_package(_request(results_dir, project))
+    assert not (results_dir / "rca_config" / "skill" / SKILL_NAME / "references" / "helper.so").exists()
+    assert any(s["path"].endswith("helper.so") and "not a skill text file" in s["why"] for s in manifest["skipped"])

@@ -18,6 +18,8 @@ def register(sub) -> None:
                     "package. Secrets in copied files are replaced by [REDACTED].")
     package.add_argument("out", metavar="OUT", help="results folder (…/rca_results/<timestamp>)")
     package.add_argument("--transcript", metavar="PATH", help="session transcript to include (redacted)")
+    package.add_argument("--no-transcript", action="store_true",
+                         help="leave the session transcript out (the hook: RCA_PACKAGE_TRANSCRIPT=0)")
     add_json_flag(package)
     package.set_defaults(func=_package)
 
@@ -54,7 +56,8 @@ def _package(args) -> int:
                         fix="pass the session's .jsonl transcript or leave --transcript out")
     bank_root = Path(__file__).resolve().parents[3]  # checkout root when run from src/
     request = package_request(out, find_project_dir(Path.cwd(), dict(os.environ)), transcript, dict(os.environ),
-                              bank_root if (bank_root / "hooks").is_dir() else None)
+                              bank_root if (bank_root / "hooks").is_dir() else None,
+                              include_transcript=not args.no_transcript)
     try:
         manifest = build_package(request)
     except PackagingError as exc:

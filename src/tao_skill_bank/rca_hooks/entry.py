@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from tao_skill_bank.rca_hooks import channel, payload as payload_mod, runcheck
-from tao_skill_bank.rca_hooks.package import PackageRequest, PackagingError, build_package
+from tao_skill_bank.rca_hooks.package import TRANSCRIPT_SWITCH, PackageRequest, PackagingError, build_package
 from tao_skill_bank.rca_hooks.reportcheck import check_results_dir
 
 NEXT_STEP_OK = "The report is ready to hand over; cite rca_config/manifest.json for provenance."
@@ -31,9 +31,12 @@ def find_project_dir(start: Path, env: dict) -> Path:
 
 
 def package_request(results_dir: Path, project_dir: Path, transcript: Path | None, env: dict,
-                    hook_bank_root: Path | None) -> PackageRequest:
+                    hook_bank_root: Path | None, include_transcript: bool = True) -> PackageRequest:
+    """RCA_PACKAGE_TRANSCRIPT=0 in the environment leaves the transcript out, as --no-transcript does."""
+    wanted = include_transcript and env.get(TRANSCRIPT_SWITCH, "").strip() != "0"
     return PackageRequest(results_dir=results_dir, project_dir=project_dir, transcript=transcript,
-                          plugin_root=_env_path(env, "CLAUDE_PLUGIN_ROOT"), hook_bank_root=hook_bank_root)
+                          plugin_root=_env_path(env, "CLAUDE_PLUGIN_ROOT"), hook_bank_root=hook_bank_root,
+                          include_transcript=wanted)
 
 
 def report_hook(raw: bytes, env: dict | None = None, hook_bank_root: Path | None = None) -> dict | None:

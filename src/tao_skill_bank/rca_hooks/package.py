@@ -1,10 +1,18 @@
 """Package a results folder with its provenance: OUT/rca_config/ + manifest.json.
 
-The package is built in a hidden staging folder inside OUT and swapped in by rename, so a rerun
-refreshes it without duplicates and a failure leaves the previous package intact. Only fixed
-names inside OUT are written. Sources named by the payload, run_record.json or the spec are
-untrusted: only regular files under a size cap are read, and a skill folder is copied without
-following symlinks that leave it. Every text file copied is passed through `redact_text`.
+By allow-list: the gap skill's SKILL.md and text references, versions.yaml and hooks.json of
+the same bank, OUT's spec and run record, the train config, a *digest* of the project settings
+(hooks, permissions, model, plugins, env variable names — never values or the raw files), and
+the session transcript unless it is switched off. Every copied byte goes through `redact_bytes`;
+the manifest records how many values were replaced per file and lists everything skipped with
+the reason.
+
+Paths are untrusted. No symlink is followed out of the folder it sits in (OUT, the project's
+`.claude/`/`.codex/`, the skill folder); files that run_record.json or the spec name are read
+only when they resolve inside the experiment, OUT or the project, and are regular files under
+a size cap. The package is built in a hidden staging folder inside OUT and swapped in by
+rename, so a rerun refreshes it without duplicates and a failure leaves the previous package
+intact. Only fixed names inside OUT are written.
 """
 
 from __future__ import annotations
@@ -20,14 +28,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tao_skill_bank.rca_hooks import results
-from tao_skill_bank.rca_hooks.redact import redact_text
+from tao_skill_bank.rca_hooks.redact import redact_bytes
 
 SKILL_NAME = "tao-analyze-gaps-visual-changenet"
 CONFIG_DIR = "rca_config"
 MANIFEST = "manifest.json"
 STAGING_PREFIX = ".rca_config."
 MAX_COPY_BYTES = 64 * 1024 * 1024
+MAX_SETTINGS_BYTES = 1024 * 1024
 SKIP_PARTS = {"__pycache__", ".git"}
+SKILL_TEXT_SUFFIXES = (".md", ".j2", ".yaml", ".yml", ".json", ".txt")
+SETTINGS_SOURCES = ((".claude", "settings.json"), (".claude", "settings.local.json"), (".codex", "hooks.json"))
+SETTINGS_DIGEST = "project/settings_digest.json"
+TRANSCRIPT_SWITCH = "RCA_PACKAGE_TRANSCRIPT"  # =0: leave the session transcript out of the package
 
 
 class PackagingError(Exception):
@@ -45,6 +58,7 @@ class PackageRequest:
     transcript: Path | None = None
     plugin_root: Path | None = None      # $CLAUDE_PLUGIN_ROOT when running as a plugin hook
     hook_bank_root: Path | None = None   # the bank folder that holds the running hook script
+    include_transcript: bool = True      # `gaps package --no-transcript` / RCA_PACKAGE_TRANSCRIPT=0
 
 
 @dataclass
@@ -65,6 +79,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def digest_text(hexdigest: str) -> str:
+    """Digests are written `sha256:<hex>` (as OCI does): self-describing, and a secret scanner
+    does not mistake a bare 64-hex string for a key."""
+    return "sha256:" + hexdigest
+
+
 def _inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
@@ -82,29 +102,47 @@ def _read_regular(path: Path, limit: int = MAX_COPY_BYTES) -> bytes | None:
         return None
 
 
+def _refusal(path: Path, roots: list[Path], what_roots: str) -> str | None:
+    """Why `path` may not be read (None = it may): it must resolve inside one of `roots` and be a
+    regular file no larger than the cap. Checked before any read."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        return "cannot be resolved (symlink loop?)"
+    if not any(_inside(resolved, root) for root in roots):
+        return ("symlink leads outside " if path.is_symlink() or resolved != Path(os.path.abspath(path)) else "lies outside ") + what_roots
+    try:
+        info = resolved.stat()
+    except OSError:
+        return "missing or unreadable"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if info.st_size > MAX_COPY_BYTES:
+        return "larger than 64 MiB"
+    return None
+
+
 def _place(staging: _Staging, rel: str, data: bytes, source: Path, what: str) -> None:
     """Write `data` (redacted when it is text) at rca_config/<rel> inside the staging folder."""
     if os.path.isabs(rel) or os.path.normpath(rel).split(os.sep)[0] == "..":
         staging.skip(what, source, "destination would leave the package folder")
         return
     dest = staging.root / rel
-    redactions = 0
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        out = data
-    else:
-        text, redactions = redact_text(text)
-        out = text.encode("utf-8")
+    out, redactions = redact_bytes(data)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(out)
     staging.copied.append({"path": f"{CONFIG_DIR}/{rel}", "what": what, "from": str(source),
-                           "source_sha256": hashlib.sha256(data).hexdigest(), "redactions": redactions})
+                           "source_sha256": digest_text(hashlib.sha256(data).hexdigest()), "redactions": redactions})
 
 
-def _copy_file(staging: _Staging, rel: str, source: Path | None, what: str) -> bool:
+def _copy_file(staging: _Staging, rel: str, source: Path | None, what: str,
+               roots: list[Path] | None = None, what_roots: str = "") -> bool:
+    """Copy `source` (redacted) to rca_config/<rel>; with `roots`, only when it resolves inside one."""
     if source is None:
         staging.skip(what, None, "not recorded")
+        return False
+    if roots is not None and (why := _refusal(source, roots, what_roots)):
+        staging.skip(what, source, why)
         return False
     data = _read_regular(source)
     if data is None:
@@ -134,6 +172,9 @@ def _copy_skill(staging: _Staging, skill_dir: Path) -> None:
             source = Path(folder) / name
             if _leaves(source, skill_dir):
                 staging.skip("skill reference", source, "symlink leaves the skill folder")
+                continue
+            if source.suffix not in SKILL_TEXT_SUFFIXES:
+                staging.skip("skill reference", source, "not a skill text file (" + ", ".join(SKILL_TEXT_SUFFIXES) + ")")
                 continue
             rel = source.relative_to(skill_dir).as_posix()
             _copy_file(staging, f"skill/{SKILL_NAME}/{rel}", source, "skill reference")
@@ -173,13 +214,83 @@ def _bank_file(skill_dir: Path | None, request: PackageRequest, rel: str) -> Pat
     return next((root / rel for root in roots if (root / rel).is_file()), None)
 
 
-def _transcript_text(path: Path | None) -> tuple[bytes | None, str]:
-    data = _read_regular(path) if path else None
-    return data, (data.decode("utf-8", errors="replace") if data else "")
+def experiment_dir(out: Path) -> Path | None:
+    """EXP of EXP/rca_results/<timestamp> (None for a custom --out folder)."""
+    return out.parent.parent if out.parent.name == "rca_results" else None
+
+
+def _transcript_bytes(request: PackageRequest, staging: _Staging) -> bytes | None:
+    path = request.transcript
+    if not request.include_transcript:
+        staging.skip("transcript", path, f"left out on request (--no-transcript / {TRANSCRIPT_SWITCH}=0)")
+        return None
+    if path is None:
+        staging.skip("transcript", None, "no transcript_path in the payload")
+        return None
+    if path.is_symlink():
+        staging.skip("transcript", path, "is a symlink (not followed)")
+        return None
+    data = _read_regular(path)
+    if data is None:
+        staging.skip("transcript", path, "missing, not a regular file, unreadable or larger than 64 MiB")
+    return data
+
+
+def _env_names(env) -> list[str]:
+    return sorted(str(k) for k in env) if isinstance(env, dict) else []
+
+
+def _plugin_names(settings: dict) -> list[str]:
+    enabled = settings.get("enabledPlugins")
+    if isinstance(enabled, dict):
+        return sorted(str(k) for k, v in enabled.items() if v)
+    if isinstance(enabled, list):
+        return sorted(str(v) for v in enabled if isinstance(v, str))
+    return []
+
+
+def settings_digest(settings: dict) -> dict:
+    """What provenance needs from a settings file: hooks, permissions, model, plugins, and the
+    names (never the values) of the env variables it sets."""
+    digest = {"hooks": settings.get("hooks"), "permissions": settings.get("permissions"),
+              "model": settings.get("model") if isinstance(settings.get("model"), str) else None,
+              "plugins": _plugin_names(settings), "env_names": _env_names(settings.get("env"))}
+    return {k: v for k, v in digest.items() if v not in (None, [], {})}
+
+
+def _settings(request: PackageRequest, staging: _Staging) -> None:
+    project = request.project_dir
+    if project is None:
+        return
+    digests = []
+    for folder, name in SETTINGS_SOURCES:
+        source = project / folder / name
+        if not (source.exists() or source.is_symlink()):
+            continue
+        what = f"project {folder}/{name}"
+        why = _refusal(source, [project], "the project")
+        data = None if why else _read_regular(source, MAX_SETTINGS_BYTES)
+        if not why and data is None:
+            why = "unreadable or larger than 1 MiB"
+        try:
+            parsed = json.loads(data) if data is not None else None
+        except (ValueError, RecursionError):
+            parsed, why = None, why or "not valid JSON"
+        if not why and not isinstance(parsed, dict):
+            why = "not a JSON object"
+        if why:
+            staging.skip(what, source, why)
+            continue
+        digests.append({"source": f"{folder}/{name}", "sha256": digest_text(hashlib.sha256(data).hexdigest()),
+                        **settings_digest(parsed)})
+    if digests:
+        body = json.dumps({"schema_version": 1, "project": str(project), "files": digests}, indent=2, ensure_ascii=False)
+        _place(staging, SETTINGS_DIGEST, body.encode("utf-8") + b"\n", project, "project settings digest")
 
 
 def _stage(request: PackageRequest, staging: _Staging, out: Path) -> dict:
-    transcript_bytes, transcript_text = _transcript_text(request.transcript)
+    transcript_bytes = _transcript_bytes(request, staging)
+    transcript_text = transcript_bytes.decode("utf-8", errors="replace") if transcript_bytes else ""
     chosen = choose_skill(request, transcript_text)
     skill_dir = chosen[1] if chosen else None
     if chosen:
@@ -188,36 +299,37 @@ def _stage(request: PackageRequest, staging: _Staging, out: Path) -> dict:
         staging.skip("skill", SKILL_NAME, "gap skill not found in plugin root, project or bank")
     _copy_file(staging, "versions.yaml", _bank_file(skill_dir, request, "versions.yaml"), "versions.yaml")
     _copy_file(staging, "hooks/hooks.json", _bank_file(skill_dir, request, "hooks/hooks.json"), "hooks.json")
-    _copy_file(staging, results.SPEC_NAME, out / results.SPEC_NAME, "gap spec")
-    _copy_file(staging, results.RUN_RECORD_NAME, out / results.RUN_RECORD_NAME, "run record")
+    _copy_file(staging, results.SPEC_NAME, out / results.SPEC_NAME, "gap spec", [out], "the results folder")
+    _copy_file(staging, results.RUN_RECORD_NAME, out / results.RUN_RECORD_NAME, "run record", [out], "the results folder")
     inputs = results.run_inputs(out, request.project_dir)
+    roots = [r for r in (experiment_dir(out), out, request.project_dir) if r is not None]
     suffix = inputs.train_config.suffix if inputs.train_config and inputs.train_config.suffix in (".yaml", ".yml") else ".yaml"
-    train_copied = _copy_file(staging, f"train_config{suffix}", inputs.train_config, "train config")
-    for folder, name in ((".claude", "settings.json"), (".claude", "settings.local.json"), (".codex", "hooks.json")):
-        source = request.project_dir / folder / name if request.project_dir else None
-        if source and source.is_file():
-            _copy_file(staging, f"project/{folder.lstrip('.')}/{name}", source, f"project {folder}/{name}")
-    if request.transcript is None:
-        staging.skip("transcript", None, "no transcript_path in the payload")
-    elif transcript_bytes is None:
-        staging.skip("transcript", request.transcript, "missing, unreadable or larger than 64 MiB")
-    else:
+    train_copied = _copy_file(staging, f"train_config{suffix}", inputs.train_config, "train config",
+                              roots, "the experiment and the project")
+    _settings(request, staging)
+    if transcript_bytes is not None:
         _place(staging, "transcript.jsonl", transcript_bytes, request.transcript, "transcript")
     return {
         "skill_source": {"kind": chosen[0], "path": str(skill_dir)} if chosen else None,
-        "input_csv": _csv_entry(inputs),
+        "input_csv": _csv_entry(inputs, roots, staging),
         "train_config": {"path": str(inputs.train_config) if inputs.train_config else None, "copied": train_copied},
     }
 
 
-def _csv_entry(inputs: results.RunInputs) -> dict:
-    entry = {"path": str(inputs.csv_path) if inputs.csv_path else None,
-             "sha256": None, "recorded_sha256": inputs.csv_sha256_recorded}
-    try:
-        if inputs.csv_path and inputs.csv_path.is_file():
-            entry["sha256"] = sha256_file(inputs.csv_path)
-    except OSError:
-        pass
+def _csv_entry(inputs: results.RunInputs, roots: list[Path], staging: _Staging) -> dict:
+    """Path and digest of the input CSV (hashed, never copied), compared with run_record.json."""
+    recorded = inputs.csv_sha256_recorded
+    entry = {"path": str(inputs.csv_path) if inputs.csv_path else None, "sha256": None,
+             "recorded_sha256": digest_text(recorded.removeprefix("sha256:")) if recorded else None}
+    if inputs.csv_path is not None:
+        why = _refusal(inputs.csv_path, roots, "the experiment and the project")
+        if why:
+            staging.skip("input csv (hash)", inputs.csv_path, why)
+        else:
+            try:
+                entry["sha256"] = digest_text(sha256_file(inputs.csv_path))
+            except OSError:
+                staging.skip("input csv (hash)", inputs.csv_path, "unreadable")
     if entry["sha256"] and entry["recorded_sha256"]:
         entry["matches_record"] = entry["sha256"] == entry["recorded_sha256"]
     return entry
@@ -230,7 +342,7 @@ def _file_entry(path: Path, rel: str) -> dict:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):  # FIFO, socket, device: hashing could block or never end
             return {"path": rel, "special": True}
-        return {"path": rel, "size": info.st_size, "sha256": sha256_file(path)}
+        return {"path": rel, "size": info.st_size, "sha256": digest_text(sha256_file(path))}
     except OSError as exc:
         return {"path": rel, "error": exc.strerror or type(exc).__name__}
 
@@ -292,7 +404,7 @@ def build_package(request: PackageRequest, now: _dt.datetime | None = None) -> d
         staging.root.mkdir()
         provenance = _stage(request, staging, out)
         manifest = {
-            "schema_version": 1,
+            "schema_version": 2,
             "packaged_at": (now or _dt.datetime.now(_dt.timezone.utc)).isoformat(timespec="seconds"),
             "results_dir": str(out),
             **provenance,

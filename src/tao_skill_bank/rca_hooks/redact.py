@@ -1,120 +1,469 @@
-"""Remove secrets from text before it is packaged: known token shapes anywhere, and the values of
-keys / environment variables whose names say they hold a secret (*KEY*, *TOKEN*, *SECRET*,
-*PASSWORD*) in JSON, YAML-ish, env-file, `export X=...` and `--flag value` forms. Transcripts
-are JSON lines whose strings hold shell commands, so the rules also work inside JSON-escaped
-text (`\\"` quotes, `\\n` line ends)."""
+"""Remove secrets from files before they are packaged, in time linear in the input.
+
+Works on bytes (so a file that is not UTF-8 is still redacted) and replaces each secret value by
+`[REDACTED]`, leaving names, quotes and surrounding text intact (a JSON line stays valid JSON).
+Four passes collect the spans to replace, then one join writes the result:
+
+1. **Known token formats** anywhere (`KNOWN_TOKEN_KINDS`: NGC, GitHub, GitLab, Slack, Stripe, AWS,
+   Google, OpenAI/Anthropic, Hugging Face, npm, PyPI, SendGrid, Twilio, JWT, ...), and private-key
+   blocks (`-----BEGIN ... PRIVATE KEY-----` to its END line, or to the end of the string when cut).
+2. **Named values**: the value after a name that says it holds a secret (`*KEY*`, `*TOKEN*`,
+   `*SECRET*`, `*PASSWORD*`, `pwd`, `auth`, `Authorization`, `cookie`, ...), in every form a
+   session shows: `"name": "value"` (also JSON-escaped inside a transcript string, at any depth),
+   `name=value`, `export NAME=...`, `name: value` (YAML, HTTP headers), `--name value`,
+   `docker login -p X`, `sshpass -p X`, `mysql -pX`, `curl -u user:pass`, `Bearer X`.
+3. **URL user-info**: `scheme://user:password@host` keeps the user.
+4. **High-entropy quoted strings** (the criterion secret scanners use: base64-alphabet strings with
+   Shannon entropy above 4.5 bits, hex strings above 3.0) and public IPv4 addresses; hex digests
+   under digest names (`sha256`, `hash`, `commit`, ...) are kept, they are provenance.
+
+Why linear: every regex here either starts with a literal or is anchored by a look-behind at the
+start of a character run, and has no nested or ambiguous repetition, so each attempt scans at most
+one run and a failed attempt costs O(1) at the next position; the Python loops run once per hit
+of a secret word, and each hit moves the scan position past the name and value it consumed.
+`tests/rca_hooks/test_redact.py` checks the regex shapes; `benchmarks/hooks_latency.py` times it.
+"""
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 
 MARK = "[REDACTED]"
+_MARK = MARK.encode()
 
-_NAME = r"[A-Za-z0-9_.-]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)[A-Za-z0-9_.-]*"
-# Names that contain a secret word but never hold a secret (error names, token counters).
-_HARMLESS_NAME_RE = re.compile(r"(?i)error|keyboard|tokeniz|tokens$|_keys?_?(?:id|column|field)s?$|^keys$|^sort_?key$|^versions-key$|^primary_?key$")
+# ---- 1. known token formats --------------------------------------------------------------------
 
-# Token shapes that are secrets wherever they appear, each with the literals one of its matches
-# must contain (a cheap `in` test skips the regex on text without them).
-_TOKEN_PATTERNS = [
-    (("nvapi-",), re.compile(r"nvapi-[A-Za-z0-9_-]{20,}"), "token"),                          # NGC keys
-    (("hf_",), re.compile(r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{20,}"), "token"),                 # Hugging Face
-    (("AKIA", "ASIA"), re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])"), "token"),  # AWS key ids
-    (("ghp_", "gho_", "ghs_", "github_pat_"), re.compile(r"(?<![A-Za-z0-9_])(?:ghp|gho|ghs|github_pat)_[A-Za-z0-9_]{20,}"), "token"),
-    (("sk-",), re.compile(r"(?<![A-Za-z0-9_])sk-[A-Za-z0-9_-]{20,}"), "token"),
-    # Legacy NGC API keys: base64 of "<id>:<uuid>", about 84 characters; found as base64 runs
-    # of 80+ and kept only when 80–88 long with digits and lower case (longer runs, e.g. images
-    # in a transcript, are left alone). A run search is ~7x faster than one lookaround regex.
-    ((), re.compile(r"[A-Za-z0-9+/]{80,}={0,2}"), "legacy-ngc"),
+_RUN_CHARS = rb"A-Za-z0-9_\-+/=."
+# (kind, literal prefix, shape of the whole token; checked on the run that starts with the prefix)
+KNOWN_TOKEN_KINDS: list[tuple[str, bytes, bytes]] = [
+    ("ngc", b"nvapi-", rb"nvapi-[A-Za-z0-9_\-]{20,}"),
+    ("github", b"ghp_", rb"ghp_[A-Za-z0-9_]{20,}"),
+    ("github", b"gho_", rb"gho_[A-Za-z0-9_]{20,}"),
+    ("github", b"ghu_", rb"ghu_[A-Za-z0-9_]{20,}"),
+    ("github", b"ghs_", rb"ghs_[A-Za-z0-9_]{20,}"),
+    ("github", b"ghr_", rb"ghr_[A-Za-z0-9_]{20,}"),
+    ("github", b"github_pat_", rb"github_pat_[A-Za-z0-9_]{20,}"),
+    ("gitlab", b"glpat-", rb"glpat-[A-Za-z0-9_\-]{20,}"),
+    ("gitlab", b"gldt-", rb"gldt-[A-Za-z0-9_\-]{20,}"),
+    ("gitlab", b"glrt-", rb"glrt-[A-Za-z0-9_\-]{20,}"),
+    ("gitlab", b"glcbt-", rb"glcbt-[A-Za-z0-9_\-]{20,}"),
+    ("gitlab", b"glptt-", rb"glptt-[A-Za-z0-9_\-]{20,}"),
+    ("gitlab", b"glsoat-", rb"glsoat-[A-Za-z0-9_\-]{20,}"),
+    ("gitlab", b"glft-", rb"glft-[A-Za-z0-9_\-]{20,}"),
+    ("gitlab", b"GR1348941", rb"GR1348941[A-Za-z0-9_\-]{20,}"),
+    ("slack", b"xox", rb"xox[abposre]-[A-Za-z0-9\-]{10,}"),
+    ("slack-webhook", b"hooks.slack.com/services/", rb"hooks\.slack\.com/services/[A-Za-z0-9_/]{10,}"),
+    ("discord-webhook", b"discord.com/api/webhooks/", rb"discord\.com/api/webhooks/[A-Za-z0-9_/\-]{10,}"),
+    ("stripe", b"sk_live_", rb"sk_live_[A-Za-z0-9]{10,}"),
+    ("stripe", b"rk_live_", rb"rk_live_[A-Za-z0-9]{10,}"),
+    ("stripe", b"sk_test_", rb"sk_test_[A-Za-z0-9]{10,}"),
+    ("stripe", b"rk_test_", rb"rk_test_[A-Za-z0-9]{10,}"),
+    ("stripe", b"whsec_", rb"whsec_[A-Za-z0-9]{20,}"),
+    ("aws-key-id", b"AKIA", rb"AKIA[0-9A-Z]{16}"),
+    ("aws-key-id", b"ASIA", rb"ASIA[0-9A-Z]{16}"),
+    ("aws-key-id", b"ABIA", rb"ABIA[0-9A-Z]{16}"),
+    ("aws-key-id", b"ACCA", rb"ACCA[0-9A-Z]{16}"),
+    ("aws-key-id", b"A3T", rb"A3T[A-Z0-9][0-9A-Z]{16}"),
+    ("google-api", b"AIza", rb"AIza[0-9A-Za-z_\-]{30,}"),
+    ("google-oauth", b"ya29.", rb"ya29\.[0-9A-Za-z_\-]{20,}"),
+    ("google-client-secret", b"GOCSPX-", rb"GOCSPX-[0-9A-Za-z_\-]{20,}"),
+    ("openai-anthropic", b"sk-", rb"sk-[A-Za-z0-9_\-]{20,}"),
+    ("huggingface", b"hf_", rb"hf_[A-Za-z0-9]{20,}"),
+    ("huggingface", b"api_org_", rb"api_org_[A-Za-z0-9]{20,}"),
+    ("npm", b"npm_", rb"npm_[A-Za-z0-9]{30,}"),
+    ("pypi", b"pypi-Ag", rb"pypi-Ag[A-Za-z0-9_\-]{50,}"),
+    ("sendgrid", b"SG.", rb"SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{20,}"),
+    ("twilio", b"AC", rb"AC[a-f0-9]{32}"),
+    ("twilio", b"SK", rb"SK[a-f0-9]{32}"),
+    ("square", b"sq0csp-", rb"sq0csp-[0-9A-Za-z_\-]{30,}"),
+    ("square", b"sq0atp-", rb"sq0atp-[0-9A-Za-z_\-]{20,}"),
+    ("shopify", b"shpat_", rb"shpat_[a-fA-F0-9]{20,}"),
+    ("shopify", b"shpss_", rb"shpss_[a-fA-F0-9]{20,}"),
+    ("digitalocean", b"dop_v1_", rb"dop_v1_[a-f0-9]{40,}"),
+    ("databricks", b"dapi", rb"dapi[a-f0-9]{32}"),
+    ("artifactory", b"AKC", rb"AKC[a-zA-Z0-9]{10,}"),
+    ("jwt", b"eyJ", rb"eyJ[A-Za-z0-9_\-=]{4,}\.[A-Za-z0-9_\-=]{4,}\.?[A-Za-z0-9_\-+/=]*"),
 ]
+_TOKEN_SHAPES = {prefix: re.compile(shape) for _, prefix, shape in KNOWN_TOKEN_KINDS}
+# One search for every prefix, each followed by the rest of its character run (a greedy run always
+# matches, so no attempt is retried inside a run).
+_TOKEN_RUN_RE = re.compile(rb"(?<![A-Za-z0-9_])(?:" + b"|".join(re.escape(p) for p in sorted(_TOKEN_SHAPES, key=len, reverse=True))
+                           + rb")[" + _RUN_CHARS + rb"]*")
+# Legacy NGC API keys: base64 of "<id>:<uuid>", about 84 characters, not quoted in env files.
+_BASE64_RUN_RE = re.compile(rb"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{80,}={0,2}")
+_PEM_HEAD_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,60})-----")
+_PEM_SECRET_WORDS = (b"PRIVATE", b"ENCRYPTED", b"SECRET")
 
 
-def _is_legacy_ngc_key(run: str) -> bool:
-    body = run.rstrip("=")
-    return 80 <= len(body) <= 88 and any(c.isdigit() for c in body) and any(c.islower() for c in body)
+def _known_tokens(data: bytes, spans: list) -> None:
+    for match in _TOKEN_RUN_RE.finditer(data):
+        run = match.group(0)
+        prefix = next(p for p in _TOKEN_SHAPES if run.startswith(p))
+        shape = _TOKEN_SHAPES[prefix].match(run)
+        if shape:
+            spans.append((match.start(), match.start() + len(shape.group(0).rstrip(b"."))))
+    for match in _BASE64_RUN_RE.finditer(data):
+        body = match.group(0).rstrip(b"=")
+        if 80 <= len(body) <= 88 and re.search(rb"[0-9]", body) and re.search(rb"[a-z]", body):
+            spans.append(match.span())
 
 
-# Where a secret-named entry may start: the named-entry rules only run on the stretch of a line
-# from just before the first of these words to the line's end (transcripts are large).
-# Searched in a lower-cased copy: ~8x faster than an IGNORECASE search.
-_SECRET_WORD_RE = re.compile(r"key|token|secret|passw|credential|bearer|basic")
-_NAME_REACH = 128
-_BEARER_RE = re.compile(r"(?i)\b(Bearer|Basic|token)(\s+)(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{8,}")
+def _private_keys(data: bytes, spans: list) -> None:
+    pos = 0
+    while (start := data.find(b"-----BEGIN ", pos)) >= 0:
+        head = _PEM_HEAD_RE.match(data, start)
+        pos = start + 11
+        if not head or not any(word in head.group(1) for word in _PEM_SECRET_WORDS):
+            continue
+        end = data.find(b"-----END ", head.end())
+        if end >= 0:
+            close = data.find(b"-----", end + 9, end + 90)
+            end = close + 5 if close >= 0 else end + 9
+        else:  # cut off: the body runs to the end of its string (or of the file)
+            quote = min((i for i in (data.find(b'"', head.end()), data.find(b"'", head.end())) if i >= 0), default=-1)
+            end = quote if quote >= 0 else len(data)
+        spans.append((start, end))
+        pos = max(pos, end)
+    pos = 0
+    while (start := data.find(b"PuTTY-User-Key-File-", pos)) >= 0:
+        mac = data.find(b"Private-MAC:", start)
+        end = data.find(b"\n", mac) if mac >= 0 else -1
+        end = len(data) if end < 0 else end
+        spans.append((start, end))
+        pos = end
 
-# Value of a secret-named entry. Values stop at whitespace, quotes, backslash (JSON escapes),
-# and shell/JSON punctuation.
-_BARE_VALUE = r"[^\s\"'\\,;&|}\]]+"
-_JSON_RE = re.compile(r"(?P<lead>(?P<q>\\*\")(?P<name>" + _NAME + r")(?P=q)\s*:\s*(?P=q))"
-                      r"(?P<value>(?:[^\"\\]|\\(?!\"|$)[^\"]?)*?)(?P<trail>(?P=q))", re.IGNORECASE)
-# NAME="a b" / NAME: 'a b' (possibly JSON-escaped quotes): the whole quoted value.
-_QUOTED_RE = re.compile(r"(?P<lead>(?<![A-Za-z0-9_.-])(?P<name>" + _NAME + r")\s*(?:=|:)\s*(?P<quote>\\*[\"']))"
-                        r"(?P<value>(?:[^\n\r\"\\]|\\\\)*?)(?P<trail>(?P=quote))", re.IGNORECASE)
-# NAME=value (env, export, docker -e): one shell word.
-_ASSIGN_RE = re.compile(r"(?P<lead>(?<![A-Za-z0-9_.-])(?P<name>" + _NAME + r")\s*=\s*)(?P<value>" + _BARE_VALUE + r")",
-                        re.IGNORECASE)
-# name: value (YAML-ish): the rest of the line (a JSON-escaped line ends at a backslash or quote).
-_COLON_RE = re.compile(r"(?P<lead>(?<![A-Za-z0-9_.\"-])(?P<name>" + _NAME + r")\s*:(?!//)[ \t]*)"
-                       r"(?P<value>[^\s\"\\][^\n\r\"\\]*)", re.IGNORECASE)
-_FLAG_RE = re.compile(r"(?P<lead>(?<![A-Za-z0-9_])--?(?P<name>" + _NAME + r")(?:=|\s+)(?P<quote>\\*[\"']?))(?P<value>" + _BARE_VALUE + r")",
-                      re.IGNORECASE)
+
+# ---- 2. named values ---------------------------------------------------------------------------
+
+# Words that start a look at the name around them (searched in a lower-cased copy).
+_HIT_RE = re.compile(rb"key|token|secret|pass|pwd|credential|auth|cookie|sig|bearer|login|curl|mysql")
+_NAME_CHAR = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_NAME_TAIL_RE = re.compile(rb"[A-Za-z0-9_.\-]*")
+_MAX_NAME = 80
+# After a name: an optional closing quote of a quoted key, then `=` or `:` (not `://`).
+_SEPARATOR_RE = re.compile(rb"(\\*[\"'])?([ \t]*)(=|:(?!//))[ \t]*")
+_FLAG_SEPARATOR_RE = re.compile(rb"=|[ \t]+")
+_BARE_VALUE_RE = re.compile(rb"[^\s\"'\\,;&|<>`(){}\[\]]+")
+_JSON_BARE_VALUE_RE = re.compile(rb"[^\s,}\]\"\\]+")
+_REST_OF_LINE_RE = re.compile(rb"[^\r\n\"'\\]*")
+_BACKSLASHES_RE = re.compile(rb"\\*")
+_SCHEME_RE = re.compile(rb"(?i)(?:bearer|basic|token|digest|negotiate|apikey)[ \t]+")
+_BEARER_VALUE_RE = re.compile(rb"(?i)bearer[ \t]+([A-Za-z0-9._~+/=\-]{8,})")
+# Names that contain a secret word but hold no secret: token counters, error names, key ids,
+# file paths, the PASS/NO_PASS labels of the gap analysis.
+_HARMLESS_NAME_RE = re.compile(
+    rb"error|exception|keyboard|monkey|hockey|turkey|donkey|whiskey|tokeniz|tokens$|tokens_|_count$|"
+    rb"(?:key|token)s?_?(?:id|ids|name|names|type|types|path|file|dir|length|len|size|count|column|field|format|"
+    rb"usage|limit|max|min|budget|ref|url|uri|endpoint|env|var|stdin|prompt|hint|help)$|"
+    rb"(?:^|[_.\-])(?:keys|sort_?key|primary_?key|foreign_?key|hotkey|keymap|keypoints?|keyframes?|"
+    rb"versions-key|idempotency_?key|cache_?key|partition_?key|public_?key|pubkey|kid)$|"
+    rb"-stdin$|_stdin$|pass(?:ed|es|ing|through|_rate|_count|_fraction)|bypass|compass|"
+    rb"signal|signature_?(?:version|method|type)|design|assign|sight|signed|signing_?(?:region|name)|"
+    rb"author(?!i[sz]ation)|oauth_?(?:url|uri|endpoint)|auth_?(?:url|uri|type|method|mode|provider|endpoint|host|domain|server)")
+_VALUE_KEEP = {b"", b"null", b"none", b"true", b"false", b"nil", b"undefined", b"required", b"optional"}
 
 
-def _keep(name: str, value: str) -> bool:
-    """Values we leave alone: empty, already redacted, variable references, harmless names."""
-    stripped = value.strip("\\\"'")
-    return (not stripped or stripped == MARK or stripped.startswith("$") or stripped in {"null", "None", "true", "false"}
-            or bool(_HARMLESS_NAME_RE.search(name)))
+def _is_secret_name(name: bytes) -> bool:
+    lowered = name.lower().strip(b"-_.")
+    if not lowered or _HARMLESS_NAME_RE.search(lowered):
+        return False
+    if lowered in (b"pass", b"no_pass", b"nopass", b"sig", b"signature") :
+        return lowered in (b"sig", b"signature")
+    if b"pass" in lowered and b"passw" not in lowered and b"passphrase" not in lowered:
+        return lowered.endswith(b"pass") and not lowered.endswith((b"no_pass", b"nopass")) and len(lowered) > 4
+    if b"auth" in lowered and not any(w in lowered for w in (b"key", b"token", b"secret", b"passw", b"credential")):
+        return lowered in (b"auth", b"authorization", b"proxy-authorization", b"x-auth", b"http_auth", b"basic_auth") \
+            or lowered.endswith((b"_auth", b"-auth", b".auth"))
+    if b"cookie" in lowered and not any(w in lowered for w in (b"key", b"token", b"secret")):
+        return lowered in (b"cookie", b"set-cookie", b"cookies")
+    if b"sig" in lowered and not any(w in lowered for w in (b"key", b"token", b"secret", b"passw", b"pwd", b"credential")):
+        return lowered in (b"sig", b"signature", b"x-amz-signature", b"x-goog-signature")
+    if b"key" in lowered and not any(w in lowered for w in (b"token", b"secret", b"passw", b"pwd", b"credential")):
+        return _key_word_at_boundary(name)
+    return any(w in lowered for w in (b"token", b"secret", b"passw", b"pwd", b"credential", b"passphrase"))
+
+
+def _key_word_at_boundary(name: bytes) -> bool:
+    """`api_key`, `apiKey`, `AccountKey`, `NGC_KEY`, `secretkey`, `key` — not `monkey`, `hotkeys`."""
+    lowered = name.lower()
+    for match in re.finditer(rb"key", lowered):
+        i = match.start()
+        before = lowered[max(0, i - 7):i]
+        if i == 0 or name[i - 1:i] in b"_.-" or name[i:i + 1] == b"K" or before.endswith(
+                (b"api", b"access", b"secret", b"private", b"priv", b"auth", b"master", b"account", b"client",
+                 b"service", b"license", b"ssh", b"gpg", b"db", b"encryption", b"signing", b"app", b"admin")):
+            return True
+    return False
+
+
+def _value_kept(value: bytes) -> bool:
+    stripped = value.strip().strip(b"\\\"'")
+    return (stripped.lower() in _VALUE_KEEP or stripped == _MARK or stripped.startswith((b"$", b"{{", b"<", b"%("))
+            or stripped.strip(b"*x.") == b"" or stripped.startswith(b"--"))
+
+
+def _trailing_ones(n: int) -> int:
+    count = 0
+    while n & 1:
+        n >>= 1
+        count += 1
+    return count
+
+
+def _backslashes_before(data: bytes, pos: int, floor: int) -> int:
+    window = data[max(floor, pos - 4096):pos]
+    return len(window) - len(window.rstrip(b"\\"))
+
+
+def _quoted_end(data: bytes, start: int, line_end: int, level: int, quote: bytes) -> int:
+    """End of a value opened by `quote` at JSON-escape depth `level`: its closing quote, or an
+    enclosing string's end (a quote of lower depth), or the line end."""
+    pos = start
+    while True:
+        hit = data.find(quote, pos, line_end)
+        if quote == b"'":
+            dq = _string_end(data, start, hit if hit >= 0 else line_end)
+            return dq if dq >= 0 else (hit if hit >= 0 else line_end)
+        if hit < 0:
+            return line_end
+        slashes = _backslashes_before(data, hit, start)
+        depth = _trailing_ones(slashes)
+        if depth <= level:
+            return hit - slashes
+        pos = hit + 1
+
+
+def _string_end(data: bytes, start: int, end: int) -> int:
+    """First unescaped `"` in data[start:end] (where a JSON string holding the text ends), or -1."""
+    pos = start
+    while (hit := data.find(b'"', pos, end)) >= 0:
+        slashes = _backslashes_before(data, hit, start)
+        if slashes % 2 == 0:
+            return hit - slashes
+        pos = hit + 1
+    return -1
+
+
+class _Lines:
+    """Start, end and JSON-ness of the line around a position; each line is measured once."""
+
+    def __init__(self, data: bytes):
+        self.data, self.start, self.end, self.json = data, 0, -1, False
+
+    def at(self, pos: int) -> None:
+        if pos <= self.end:
+            return
+        data = self.data
+        self.start = data.rfind(b"\n", 0, pos) + 1  # scans back over this line only
+        end = data.find(b"\n", pos)
+        self.end = len(data) if end < 0 else end
+        head = data[self.start:self.start + 64].lstrip()
+        self.json = head[:1] in (b"{", b"[")
+
+
+def _value_span(data: bytes, pos: int, lines: _Lines, quoted_key: bool, spaced_equals: bool, colon: bool):
+    """(start, end) of the value that begins at `pos`, or None."""
+    line_end = lines.end
+    if pos >= line_end:
+        return None
+    slashes = _BACKSLASHES_RE.match(data, pos).end() - pos
+    opener = data[pos + slashes:pos + slashes + 1]
+    if opener in (b'"', b"'"):
+        start = pos + slashes + 1
+        level = _trailing_ones(slashes) if opener == b'"' else 0
+        return start, _quoted_end(data, start, line_end, level, opener)
+    if slashes:
+        return None
+    if quoted_key or lines.json and not colon:
+        match = _JSON_BARE_VALUE_RE.match(data, pos, line_end)
+    elif colon or spaced_equals:  # YAML / header / INI: the rest of the line, without a comment
+        match = _REST_OF_LINE_RE.match(data, pos, line_end)
+        value = match.group(0)
+        cut = value.find(b" #")
+        end = pos + (cut if cut >= 0 else len(value.rstrip()))
+        if value[:1] in (b"{", b"[", b"&", b"*", b"!"):
+            return None
+        if value.strip() in (b"|", b"|-", b">", b">-", b"|+", b">+"):
+            return _block_scalar(data, lines)
+        return (pos, end) if end > pos else None
+    else:
+        match = _BARE_VALUE_RE.match(data, pos, line_end)
+    return match.span() if match and match.end() > pos else None
+
+
+def _block_scalar(data: bytes, lines: _Lines):
+    """A YAML block scalar (`key: |`): the following lines indented deeper than the key line."""
+    line = data[lines.start:lines.end]
+    indent = len(line) - len(line.lstrip(b" "))
+    pos, end = lines.end + 1, lines.end
+    while pos < len(data):
+        nxt = data.find(b"\n", pos)
+        nxt = len(data) if nxt < 0 else nxt
+        body = data[pos:nxt]
+        if body.strip() and len(body) - len(body.lstrip(b" ")) <= indent:
+            break
+        end, pos = nxt, nxt + 1
+    return (lines.end + 1, end) if end > lines.end else None
+
+
+def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
+    lines = _Lines(data)
+    pos = 0
+    scanned: dict[bytes, int] = {}  # per command word: end of the last command segment scanned
+    while (hit := _HIT_RE.search(lowered, pos)) is not None:
+        word = hit.group(0)
+        lines.at(hit.start())
+        if word in _COMMAND_RULES:
+            if hit.start() >= scanned.get(word, -1):
+                scanned[word] = _command_flags(data, hit, lines, spans, _COMMAND_RULES[word])
+            pos = hit.end()
+            continue
+        start = hit.start()
+        floor = max(lines.start, start - _MAX_NAME)
+        while start > floor and data[start - 1] in _NAME_CHAR:
+            start -= 1
+        end = _NAME_TAIL_RE.match(data, hit.end()).end()
+        pos = max(end, hit.end())
+        if start == floor and floor > lines.start and data[floor - 1] in _NAME_CHAR:
+            continue  # part of a run too long to be a name
+        if word == b"bearer":
+            bearer = _BEARER_VALUE_RE.match(data, hit.start())
+            if bearer and not _value_kept(bearer.group(1)):
+                spans.append(bearer.span(1))
+                pos = bearer.end()
+            continue
+        name = data[start:end]
+        if name.lower().endswith(b"sshpass"):
+            if hit.start() >= scanned.get(b"sshpass", -1):
+                scanned[b"sshpass"] = _command_flags(data, hit, lines, spans, _LOGIN_P_RE)
+            continue
+        flag = name.startswith(b"-") and (start == lines.start or data[start - 1] in b" \t\"'=([{")
+        if not _is_secret_name(name.lstrip(b"-") if flag else name):
+            continue
+        value = None
+        if flag:
+            sep = _FLAG_SEPARATOR_RE.match(data, end)
+            if sep:
+                value = _value_span(data, sep.end(), lines, False, False, False)
+        else:
+            sep = _SEPARATOR_RE.match(data, end)
+            if sep and (sep.group(1) is None or start > lines.start and data[start - 1] in b"\"'"):
+                value = _value_span(data, sep.end(), lines, sep.group(1) is not None, bool(sep.group(2)) and sep.group(3) == b"=",
+                                    sep.group(3) == b":")
+        if value and not _value_kept(data[value[0]:value[1]]):
+            vstart = value[0]
+            scheme = _SCHEME_RE.match(data, vstart, value[1])
+            if scheme and scheme.end() < value[1]:
+                vstart = scheme.end()
+            if not _value_kept(data[vstart:value[1]]):
+                spans.append((vstart, value[1]))
+            pos = max(pos, value[1])
+
+
+_LOGIN_P_RE = re.compile(rb"(?:^|[ \t])(?:-p|--password)(?:=|[ \t]+)")
+_MYSQL_P_RE = re.compile(rb"(?:^|[ \t])-p(?=[^\s\-])")
+_CURL_U_RE = re.compile(rb"(?:^|[ \t])(?:-u|--user|--proxy-user)(?:=|[ \t]+)[\"']?[^\s:\"'\\]*:")
+_SEGMENT_END_RE = re.compile(rb"&&|\|\||[;|\n]|\\n")
+_COMMAND_RULES = {b"login": _LOGIN_P_RE, b"mysql": _MYSQL_P_RE, b"curl": _CURL_U_RE}
+
+
+def _command_flags(data: bytes, hit: re.Match, lines: _Lines, spans: list, rule: re.Pattern) -> int:
+    """`docker login -p X` / `sshpass -p X` / `mysql -pX` / `curl -u user:X`, within one command."""
+    seg_start = hit.end()
+    stop = _SEGMENT_END_RE.search(data, seg_start, min(lines.end, seg_start + 4096))
+    seg_end = stop.start() if stop else min(lines.end, seg_start + 4096)
+    for match in rule.finditer(data, seg_start, seg_end):
+        value = _value_span(data, match.end(), lines, False, False, False)
+        if value and not _value_kept(data[value[0]:value[1]]):
+            spans.append((value[0], min(value[1], seg_end)))
+    return max(seg_start, seg_end)
+
+
+# ---- 3. URL user-info, 4. high entropy ---------------------------------------------------------
+
+_URL_USERINFO_RE = re.compile(rb"://([^\s/?#@:\"'\\<>]*):([^\s/?#@\"'\\<>]+)@")
+_QUOTED_B64_RE = re.compile(rb"[\"']([A-Za-z0-9+/=_\-]{20,})\\*[\"']")
+_QUOTED_HEX_RE = re.compile(rb"[\"']([0-9a-fA-F]{9,})\\*[\"']")
+_IPV4_RE = re.compile(rb"(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?::\d{1,5})?(?![\w.])")
+_KEY_BEFORE_RE = re.compile(rb"([A-Za-z0-9_.\-]+)\\*[\"']?[ \t]*[:=][ \t]*\\*$")
+_DIGEST_NAME_RE = re.compile(rb"(?i)sha|digest|hash|checksum|md5|commit|etag|revision|\boid\b|integrity")
+BASE64_ENTROPY_LIMIT = 4.5
+HEX_ENTROPY_LIMIT = 3.0
+
+
+def shannon_entropy(value: bytes) -> float:
+    total = len(value)
+    return -sum(n / total * math.log2(n / total) for n in Counter(value).values()) if total else 0.0
+
+
+def _hex_entropy(value: bytes) -> float:
+    entropy = shannon_entropy(value)
+    if value.isdigit() and len(value) > 1:
+        entropy -= 1.2 / math.log2(len(value))
+    return entropy
+
+
+def _key_before(data: bytes, pos: int) -> bytes:
+    match = _KEY_BEFORE_RE.search(data[max(0, pos - 100):pos])
+    return match.group(1) if match else b""
+
+
+def _url_userinfo(data: bytes, spans: list) -> None:
+    for match in _URL_USERINFO_RE.finditer(data):
+        if not _value_kept(match.group(2)):
+            spans.append(match.span(2))
+
+
+def _high_entropy(data: bytes, spans: list) -> None:
+    for match in _QUOTED_B64_RE.finditer(data):
+        value = match.group(1)
+        if value.strip(b"0123456789abcdefABCDEF") and shannon_entropy(value) > BASE64_ENTROPY_LIMIT:
+            spans.append(match.span(1))
+    for match in _QUOTED_HEX_RE.finditer(data):
+        if _hex_entropy(match.group(1)) > HEX_ENTROPY_LIMIT and not _DIGEST_NAME_RE.search(_key_before(data, match.start())):
+            spans.append(match.span(1))
+    for match in _IPV4_RE.finditer(data):
+        octets = [int(g) for g in match.groups()]
+        if max(octets) > 255 or octets[0] in (0, 10, 127) or octets[:2] == [192, 168] or (
+                octets[0] == 172 and 16 <= octets[1] <= 31):
+            continue
+        spans.append(match.span())
+
+
+# ---- join --------------------------------------------------------------------------------------
+
+def redact_bytes(data: bytes) -> tuple[bytes, int]:
+    """(redacted bytes, number of values replaced)."""
+    spans: list[tuple[int, int]] = []
+    _private_keys(data, spans)
+    _known_tokens(data, spans)
+    _named_values(data, data.lower(), spans)
+    _url_userinfo(data, spans)
+    _high_entropy(data, spans)
+    if not spans:
+        return data, 0
+    spans.sort()
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    pieces, pos, count = [], 0, 0
+    for start, end in merged:
+        if data[start:end] == _MARK:
+            continue
+        pieces += [data[pos:start], _MARK]
+        pos, count = end, count + 1
+    pieces.append(data[pos:])
+    return b"".join(pieces), count
 
 
 def redact_text(text: str) -> tuple[str, int]:
-    """(redacted text, number of replacements)."""
-    count = 0
-
-    def named(match: re.Match) -> str:
-        nonlocal count
-        if _keep(match.group("name"), match.group("value")):
-            return match.group(0)
-        count += 1
-        trail = match.group("trail") if "trail" in match.groupdict() else ""
-        return match.group("lead") + MARK + (trail or "")
-
-    def whole(match: re.Match) -> str:
-        nonlocal count
-        count += 1
-        return MARK
-
-    def legacy_ngc(match: re.Match) -> str:
-        return whole(match) if _is_legacy_ngc_key(match.group(0)) else match.group(0)
-
-    def bearer(match: re.Match) -> str:
-        nonlocal count
-        count += 1
-        return match.group(1) + match.group(2) + MARK
-
-    def named_rules(segment: str) -> str:
-        for rule in (_JSON_RE, _FLAG_RE, _QUOTED_RE, _ASSIGN_RE, _COLON_RE):
-            segment = rule.sub(named, segment)
-        return _BEARER_RE.sub(bearer, segment)
-
-    text = "".join(named_rules(part) if is_candidate else part for part, is_candidate in _candidate_spans(text))
-    for literals, pattern, kind in _TOKEN_PATTERNS:
-        if not literals or any(literal in text for literal in literals):
-            text = pattern.sub(legacy_ngc if kind == "legacy-ngc" else whole, text)
-    return text, count
-
-
-def _candidate_spans(text: str):
-    """Split text into (part, may_hold_a_named_secret) pieces that join back to text."""
-    pos = 0
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a few characters change length when lower-cased
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    while (hit := _SECRET_WORD_RE.search(lowered, pos)) is not None:
-        line_start = text.rfind("\n", 0, hit.start()) + 1
-        start = max(line_start, pos, hit.start() - _NAME_REACH)
-        end = text.find("\n", hit.end())
-        end = len(text) if end < 0 else end
-        yield text[pos:start], False
-        yield text[start:end], True
-        pos = end
-    yield text[pos:], False
+    """(redacted text, number of values replaced)."""
+    out, count = redact_bytes(text.encode("utf-8", "surrogatepass"))
+    return out.decode("utf-8", "surrogatepass"), count
