@@ -87,27 +87,81 @@ KNOWN_TOKEN_KINDS: list[tuple[str, bytes, bytes]] = [
     ("jwt", b"eyJ", rb"eyJ[A-Za-z0-9_\-=]{4,}\.[A-Za-z0-9_\-=]{4,}\.?[A-Za-z0-9_\-+/=]*"),
 ]
 _TOKEN_SHAPES = {prefix: re.compile(shape) for _, prefix, shape in KNOWN_TOKEN_KINDS}
-# One search for every prefix, each followed by the rest of its character run (a greedy run always
-# matches, so no attempt is retried inside a run).
-_TOKEN_RUN_RE = re.compile(rb"(?<![A-Za-z0-9_])(?:" + b"|".join(re.escape(p) for p in sorted(_TOKEN_SHAPES, key=len, reverse=True))
-                           + rb")[" + _RUN_CHARS + rb"]*")
-# Legacy NGC API keys: base64 of "<id>:<uuid>", about 84 characters, not quoted in env files.
-_BASE64_RUN_RE = re.compile(rb"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{80,}={0,2}")
+
+
+def _prefix_trie(prefixes) -> bytes:
+    """An alternation grouped by first byte (`g(?:hp_|lpat-)|n(?:vapi-)`): a failed attempt costs
+    one byte test per group instead of one per prefix."""
+    groups: dict[bytes, list[bytes]] = {}
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        groups.setdefault(prefix[:1], []).append(prefix[1:])
+    return b"|".join(re.escape(first) + b"(?:" + b"|".join(re.escape(rest) for rest in rests) + b")"
+                     for first, rests in sorted(groups.items()))
+
+
+_TOKEN_START_RE = re.compile(_prefix_trie(_TOKEN_SHAPES))
+_TOKEN_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/=.")
+# Every byte of a token alphabet becomes "a", every other byte " ": a run of MIN_RUN token bytes is
+# then found with bytes.find (C speed) instead of a regex attempt at every position.
+_RUN_CLASS = bytes(0x61 if b in _TOKEN_CHARS else 0x20 for b in range(256))
+MIN_RUN = 14
+_RUN_NEEDLE = b"a" * MIN_RUN
+_BASE64_RUN_RE = re.compile(rb"[A-Za-z0-9+/]{80,}={0,2}")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-")
 _PEM_HEAD_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,60})-----")
 _PEM_SECRET_WORDS = (b"PRIVATE", b"ENCRYPTED", b"SECRET")
+_PUTTY_HEAD_RE = re.compile(rb"PuTTY-User-Key-File-[0-9]: ")
 
 
-def _known_tokens(data: bytes, spans: list) -> None:
-    for match in _TOKEN_RUN_RE.finditer(data):
-        run = match.group(0)
-        prefix = next(p for p in _TOKEN_SHAPES if run.startswith(p))
-        shape = _TOKEN_SHAPES[prefix].match(run)
-        if shape:
-            spans.append((match.start(), match.start() + len(shape.group(0).rstrip(b"."))))
-    for match in _BASE64_RUN_RE.finditer(data):
-        body = match.group(0).rstrip(b"=")
-        if 80 <= len(body) <= 88 and re.search(rb"[0-9]", body) and re.search(rb"[a-z]", body):
-            spans.append(match.span())
+def _token_runs(data: bytes):
+    """(start, end) of every run of at least MIN_RUN token-alphabet bytes."""
+    classes = data.translate(_RUN_CLASS)
+    pos = 0
+    while (start := classes.find(_RUN_NEEDLE, pos)) >= 0:
+        end = classes.find(b" ", start + MIN_RUN)
+        end = len(data) if end < 0 else end
+        yield start, end
+        pos = end
+
+
+def _runs(data: bytes, spans: list) -> None:
+    """Known token formats, legacy NGC keys and high-entropy quoted strings, one run at a time."""
+    for start, end in _token_runs(data):
+        run = data[start:end]
+        at = 0
+        while (match := _TOKEN_START_RE.search(run, at)) is not None:
+            at = match.start()
+            shape = _TOKEN_SHAPES[match.group(0)].match(run, at) if not at or run[at - 1] not in _WORD_BYTES else None
+            if shape:  # a token consumes its bytes: no prefix inside it is looked at again
+                spans.append((start + at, start + at + len(shape.group(0).rstrip(b"."))))
+                at = shape.end()
+            else:
+                at += 1
+        if end - start >= 80:
+            for match in _BASE64_RUN_RE.finditer(run):
+                body = match.group(0).rstrip(b"=")
+                if (80 <= len(body) <= 88 and (match.start() == 0 or run[match.start() - 1:match.start()] in b"=-_.")
+                        and re.search(rb"[0-9]", body) and re.search(rb"[a-z]", body)):
+                    spans.append((start + match.start(), start + match.end()))
+        _high_entropy_run(data, start, end, run, spans)
+
+
+def _high_entropy_run(data: bytes, start: int, end: int, run: bytes, spans: list) -> None:
+    """A whole quoted string of the base64 or hex alphabet with high entropy (scanner criterion)."""
+    if start == 0 or data[start - 1] not in b"\"'":
+        return
+    close = end
+    while close < len(data) and data[close] == 0x5C:  # JSON-escaped closing quote
+        close += 1
+    if close >= len(data) or data[close] not in b"\"'":
+        return
+    if all(c in _HEX for c in run):
+        if _hex_entropy(run) > HEX_ENTROPY_LIMIT and not _DIGEST_NAME_RE.search(_key_before(data, start - 1)):
+            spans.append((start, end))
+    elif len(run) >= 20 and all(c in _B64 for c in run) and shannon_entropy(run) > BASE64_ENTROPY_LIMIT:
+        spans.append((start, end))
 
 
 def _private_keys(data: bytes, spans: list) -> None:
@@ -128,9 +182,12 @@ def _private_keys(data: bytes, spans: list) -> None:
         pos = max(pos, end)
     pos = 0
     while (start := data.find(b"PuTTY-User-Key-File-", pos)) >= 0:
-        mac = data.find(b"Private-MAC:", start)
+        pos = start + 20
+        if not _PUTTY_HEAD_RE.match(data, start):
+            continue
+        mac = data.find(b"Private-MAC:", start, start + 16384)
         end = data.find(b"\n", mac) if mac >= 0 else -1
-        end = len(data) if end < 0 else end
+        end = min(len(data), start + 16384) if end < 0 else end
         spans.append((start, end))
         pos = end
 
@@ -142,13 +199,21 @@ _HIT_RE = re.compile(rb"key|token|secret|pass|pwd|credential|auth|cookie|sig|bea
 _NAME_CHAR = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 _NAME_TAIL_RE = re.compile(rb"[A-Za-z0-9_.\-]*")
 _MAX_NAME = 80
+_SPACED_SEPARATOR_RE = re.compile(rb"[ \t]+[=:]")
+_AFTER_NAME_BYTES = {b"=", b":", b'"', b"'", b"\\", b" ", b"\t"}
 # After a name: an optional closing quote of a quoted key, then `=` or `:` (not `://`).
 _SEPARATOR_RE = re.compile(rb"(\\*[\"'])?([ \t]*)(=|:(?!//))[ \t]*")
 _FLAG_SEPARATOR_RE = re.compile(rb"=|[ \t]+")
+# `aws configure set NAME VALUE`, `git config --global NAME VALUE`, `npm config set NAME VALUE`:
+# a command word before the name makes a space the separator.
+_SETTER_BEFORE = (b" set", b"config", b"--global", b"--local", b"--system", b"--add", b"config:set")
 _BARE_VALUE_RE = re.compile(rb"[^\s\"'\\,;&|<>`(){}\[\]]+")
 _JSON_BARE_VALUE_RE = re.compile(rb"[^\s,}\]\"\\]+")
 _REST_OF_LINE_RE = re.compile(rb"[^\r\n\"'\\]*")
 _BACKSLASHES_RE = re.compile(rb"\\*")
+# Body of a double-quoted string: unescaped characters or one escaped character at a time (the
+# two branches start with different bytes, so there is one way to match: linear).
+_STRING_BODY_RE = re.compile(rb'(?:[^"\\\r\n]|\\[^\r\n])*')
 _SCHEME_RE = re.compile(rb"(?i)(?:bearer|basic|token|digest|negotiate|apikey)[ \t]+")
 _BEARER_VALUE_RE = re.compile(rb"(?i)bearer[ \t]+([A-Za-z0-9._~+/=\-]{8,})")
 # Names that contain a secret word but hold no secret: token counters, error names, key ids,
@@ -162,7 +227,10 @@ _HARMLESS_NAME_RE = re.compile(
     rb"-stdin$|_stdin$|pass(?:ed|es|ing|through|_rate|_count|_fraction)|bypass|compass|"
     rb"signal|signature_?(?:version|method|type)|design|assign|sight|signed|signing_?(?:region|name)|"
     rb"author(?!i[sz]ation)|oauth_?(?:url|uri|endpoint)|auth_?(?:url|uri|type|method|mode|provider|endpoint|host|domain|server)")
-_VALUE_KEEP = {b"", b"null", b"none", b"true", b"false", b"nil", b"undefined", b"required", b"optional"}
+_VALUE_KEEP = {b"", b"null", b"none", b"true", b"false", b"nil", b"undefined", b"required", b"optional", b"value",
+               b"values", b"...", b"\u2026"}
+# Bare generic words as names: only a one-word value is taken for a secret (`the key: see below` is prose).
+_GENERIC_NAMES = {b"key", b"token", b"secret", b"auth", b"credential", b"credentials"}
 
 
 def _is_secret_name(name: bytes) -> bool:
@@ -172,7 +240,7 @@ def _is_secret_name(name: bytes) -> bool:
     if lowered in (b"pass", b"no_pass", b"nopass", b"sig", b"signature") :
         return lowered in (b"sig", b"signature")
     if b"pass" in lowered and b"passw" not in lowered and b"passphrase" not in lowered:
-        return lowered.endswith(b"pass") and not lowered.endswith((b"no_pass", b"nopass")) and len(lowered) > 4
+        return bool(_PASS_NAME_RE.search(lowered))
     if b"auth" in lowered and not any(w in lowered for w in (b"key", b"token", b"secret", b"passw", b"credential")):
         return lowered in (b"auth", b"authorization", b"proxy-authorization", b"x-auth", b"http_auth", b"basic_auth") \
             or lowered.endswith((b"_auth", b"-auth", b".auth"))
@@ -185,23 +253,40 @@ def _is_secret_name(name: bytes) -> bool:
     return any(w in lowered for w in (b"token", b"secret", b"passw", b"pwd", b"credential", b"passphrase"))
 
 
+# `db_pass`, `SMTP_PASS`, `keypass` — not `n_pass`, `NO_PASS`, `is_pass` (gap-analysis labels).
+_PASS_NAME_RE = re.compile(rb"(?:^|[_.\-])?(?:db|database|key|user|admin|root|smtp|mail|ftp|ldap|proxy|basic|http|vnc|"
+                           rb"wifi|sudo|login|redis|mongo|mysql|postgres|pg|rabbit|amqp|sftp|ssh|store|trust)[_.\-]?pass$")
+_KEY_OWNERS = (b"api", b"access", b"secret", b"private", b"priv", b"auth", b"master", b"account", b"client",
+               b"service", b"license", b"licence", b"ssh", b"gpg", b"pgp", b"db", b"database", b"encryption", b"signing",
+               b"app", b"admin", b"ngc", b"wandb", b"comet", b"neptune", b"clearml", b"subscription", b"storage",
+               b"shared", b"session", b"sas", b"consumer", b"developer", b"user", b"root", b"deploy", b"registry",
+               b"webhook", b"hmac", b"jwt", b"aes", b"rsa", b"cipher", b"crypt", b"vault", b"kms")
+_KEY_OWNER_RE = re.compile(rb"(?:" + b"|".join(_KEY_OWNERS) + rb")[_.\-]?key")
+
+
 def _key_word_at_boundary(name: bytes) -> bool:
-    """`api_key`, `apiKey`, `AccountKey`, `NGC_KEY`, `secretkey`, `key` — not `monkey`, `hotkeys`."""
+    """A key name that holds a secret: `api_key`, `apiKey`, `AccountKey`, `encryption_key`, an
+    upper-case env name with a KEY part (`NGC_KEY`), or plain `key` — not `image_key`, `monkey`."""
     lowered = name.lower()
-    for match in re.finditer(rb"key", lowered):
-        i = match.start()
-        before = lowered[max(0, i - 7):i]
-        if i == 0 or name[i - 1:i] in b"_.-" or name[i:i + 1] == b"K" or before.endswith(
-                (b"api", b"access", b"secret", b"private", b"priv", b"auth", b"master", b"account", b"client",
-                 b"service", b"license", b"ssh", b"gpg", b"db", b"encryption", b"signing", b"app", b"admin")):
-            return True
-    return False
+    if lowered == b"key" or _KEY_OWNER_RE.search(lowered):
+        return True
+    return name.isupper() and any(part == b"KEY" for part in re.split(rb"[_.\-]", name))
 
 
-def _value_kept(value: bytes) -> bool:
+# Values that are references or code, not secrets: `args.key`, `os.environ`, `train.resume_path`
+# (a dotted config key), a call or subscript (`re.compile(`, `env["X"]`), a Python keyword.
+_DOTTED_NAME_RE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+_CODE_WORDS = {b"lambda", b"self", b"cls", b"not", b"await", b"yield", b"str", b"int", b"float", b"bool", b"bytes",
+               b"dict", b"list", b"tuple", b"any", b"optional"}
+MIN_SECRET_CHARS = 1
+
+
+def _value_kept(value: bytes, after: bytes = b"") -> bool:
     stripped = value.strip().strip(b"\\\"'")
-    return (stripped.lower() in _VALUE_KEEP or stripped == _MARK or stripped.startswith((b"$", b"{{", b"<", b"%("))
-            or stripped.strip(b"*x.") == b"" or stripped.startswith(b"--"))
+    return (len(stripped) < MIN_SECRET_CHARS or stripped.lower() in _VALUE_KEEP or stripped == _MARK
+            or stripped.startswith((b"$", b"{{", b"<", b"%(", b"--")) or stripped.strip(b"*x.") == b""
+            or stripped.lower() in _CODE_WORDS or after[:1] in (b"(", b"[")
+            or bool(_DOTTED_NAME_RE.fullmatch(stripped)) and stripped.islower())
 
 
 def _trailing_ones(n: int) -> int:
@@ -213,13 +298,21 @@ def _trailing_ones(n: int) -> int:
 
 
 def _backslashes_before(data: bytes, pos: int, floor: int) -> int:
-    window = data[max(floor, pos - 4096):pos]
-    return len(window) - len(window.rstrip(b"\\"))
+    """Length of the run of backslashes that ends at `pos` (windows double: cost ~ the run)."""
+    width = 8
+    while True:
+        window = data[max(floor, pos - width):pos]
+        count = len(window) - len(window.rstrip(b"\\"))
+        if count < len(window) or pos - width <= floor:
+            return count
+        width *= 4
 
 
 def _quoted_end(data: bytes, start: int, line_end: int, level: int, quote: bytes) -> int:
     """End of a value opened by `quote` at JSON-escape depth `level`: its closing quote, or an
     enclosing string's end (a quote of lower depth), or the line end."""
+    if quote == b'"' and level == 0:  # the common case, in C: escaped characters are content
+        return _STRING_BODY_RE.match(data, start, line_end).end()
     pos = start
     while True:
         hit = data.find(quote, pos, line_end)
@@ -277,8 +370,10 @@ def _value_span(data: bytes, pos: int, lines: _Lines, quoted_key: bool, spaced_e
     if slashes:
         return None
     if quoted_key or lines.json and not colon:
+        if data[pos:pos + 1] in (b"{", b"["):
+            return None
         match = _JSON_BARE_VALUE_RE.match(data, pos, line_end)
-    elif colon or spaced_equals:  # YAML / header / INI: the rest of the line, without a comment
+    elif colon:  # YAML / HTTP header: the rest of the line, without a comment
         match = _REST_OF_LINE_RE.match(data, pos, line_end)
         value = match.group(0)
         cut = value.find(b" #")
@@ -320,12 +415,19 @@ def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
                 scanned[word] = _command_flags(data, hit, lines, spans, _COMMAND_RULES[word])
             pos = hit.end()
             continue
+        end = _NAME_TAIL_RE.match(data, hit.end()).end()
+        pos = max(end, hit.end())
+        nxt = data[end:end + 1]
+        if nxt not in _AFTER_NAME_BYTES and word != b"bearer":
+            continue  # fast path: no separator, flag value or quote can follow this name
+        if nxt in b" \t" and not _SPACED_SEPARATOR_RE.match(data, end) and not (
+                hit.start() > 0 and data[hit.start() - 1] in b"-_." or lowered[hit.start() - 3:hit.start()] == b"ssh" or
+                data[max(lines.start, hit.start() - 48):hit.start()].rstrip().endswith(_SETTER_BEFORE)):
+            continue  # "key word": neither `name = value`, a flag, nor a setter command
         start = hit.start()
         floor = max(lines.start, start - _MAX_NAME)
         while start > floor and data[start - 1] in _NAME_CHAR:
             start -= 1
-        end = _NAME_TAIL_RE.match(data, hit.end()).end()
-        pos = max(end, hit.end())
         if start == floor and floor > lines.start and data[floor - 1] in _NAME_CHAR:
             continue  # part of a run too long to be a name
         if word == b"bearer":
@@ -347,12 +449,18 @@ def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
             sep = _FLAG_SEPARATOR_RE.match(data, end)
             if sep:
                 value = _value_span(data, sep.end(), lines, False, False, False)
+        elif data[max(lines.start, start - 16):start].rstrip().endswith(_SETTER_BEFORE) and data[end:end + 1] in b" \t":
+            sep = _FLAG_SEPARATOR_RE.match(data, end)
+            value = _value_span(data, sep.end(), lines, False, False, False)
         else:
             sep = _SEPARATOR_RE.match(data, end)
             if sep and (sep.group(1) is None or start > lines.start and data[start - 1] in b"\"'"):
                 value = _value_span(data, sep.end(), lines, sep.group(1) is not None, bool(sep.group(2)) and sep.group(3) == b"=",
                                     sep.group(3) == b":")
-        if value and not _value_kept(data[value[0]:value[1]]):
+        if value and name.lower().strip(b"-") in _GENERIC_NAMES and (
+                re.search(rb"\s", data[value[0]:value[1]].strip()) or value[1] - value[0] < 6):
+            value = None  # prose such as "the key: see below", or code such as `key=str`
+        if value and not _value_kept(data[value[0]:value[1]], data[value[1]:value[1] + 1]):
             vstart = value[0]
             scheme = _SCHEME_RE.match(data, vstart, value[1])
             if scheme and scheme.end() < value[1]:
@@ -384,9 +492,6 @@ def _command_flags(data: bytes, hit: re.Match, lines: _Lines, spans: list, rule:
 # ---- 3. URL user-info, 4. high entropy ---------------------------------------------------------
 
 _URL_USERINFO_RE = re.compile(rb"://([^\s/?#@:\"'\\<>]*):([^\s/?#@\"'\\<>]+)@")
-_QUOTED_B64_RE = re.compile(rb"[\"']([A-Za-z0-9+/=_\-]{20,})\\*[\"']")
-_QUOTED_HEX_RE = re.compile(rb"[\"']([0-9a-fA-F]{9,})\\*[\"']")
-_IPV4_RE = re.compile(rb"(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?::\d{1,5})?(?![\w.])")
 _KEY_BEFORE_RE = re.compile(rb"([A-Za-z0-9_.\-]+)\\*[\"']?[ \t]*[:=][ \t]*\\*$")
 _DIGEST_NAME_RE = re.compile(rb"(?i)sha|digest|hash|checksum|md5|commit|etag|revision|\boid\b|integrity")
 BASE64_ENTROPY_LIMIT = 4.5
@@ -416,32 +521,15 @@ def _url_userinfo(data: bytes, spans: list) -> None:
             spans.append(match.span(2))
 
 
-def _high_entropy(data: bytes, spans: list) -> None:
-    for match in _QUOTED_B64_RE.finditer(data):
-        value = match.group(1)
-        if value.strip(b"0123456789abcdefABCDEF") and shannon_entropy(value) > BASE64_ENTROPY_LIMIT:
-            spans.append(match.span(1))
-    for match in _QUOTED_HEX_RE.finditer(data):
-        if _hex_entropy(match.group(1)) > HEX_ENTROPY_LIMIT and not _DIGEST_NAME_RE.search(_key_before(data, match.start())):
-            spans.append(match.span(1))
-    for match in _IPV4_RE.finditer(data):
-        octets = [int(g) for g in match.groups()]
-        if max(octets) > 255 or octets[0] in (0, 10, 127) or octets[:2] == [192, 168] or (
-                octets[0] == 172 and 16 <= octets[1] <= 31):
-            continue
-        spans.append(match.span())
-
-
 # ---- join --------------------------------------------------------------------------------------
 
 def redact_bytes(data: bytes) -> tuple[bytes, int]:
     """(redacted bytes, number of values replaced)."""
     spans: list[tuple[int, int]] = []
     _private_keys(data, spans)
-    _known_tokens(data, spans)
+    _runs(data, spans)
     _named_values(data, data.lower(), spans)
     _url_userinfo(data, spans)
-    _high_entropy(data, spans)
     if not spans:
         return data, 0
     spans.sort()
