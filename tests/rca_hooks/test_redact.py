@@ -1,8 +1,20 @@
 import json
+import re
+import sys
 
 import pytest
+import yaml
 
-from tao_skill_bank.rca_hooks.redact import MARK, redact_text
+from secret_corpus import FILE_TYPES, KINDS
+from tao_skill_bank.rca_hooks import miniyaml, payload, redact, reportcheck, runcheck
+from tao_skill_bank.rca_hooks.redact import MARK, redact_bytes, redact_text
+
+if sys.version_info >= (3, 11):
+    import re._constants as sre_constants
+    import re._parser as sre_parse
+else:  # pragma: no cover
+    import sre_constants
+    import sre_parse
 
 SECRET_FORMS = [
     ("export NGC_API_KEY=abcd1234efgh", "abcd1234efgh"),
@@ -16,6 +28,11 @@ SECRET_FORMS = [
     ("token is hf_abcdefghijklmnopqrstuvwxyz1234", "hf_abcdefghij"),
     ("ngc --api-key SECRETVAL123 registry", "SECRETVAL123"),
     ("legacy ZmFrZWlkOjEyMzQ1Njc4LTEyMzQtNTY3OC0xMjM0LTU2Nzg5MGFiY2RlZmZha2VrZXlmYWtla2V5ZmFrZWtleQ== x", "ZmFrZWlk"),
+    ("PGPASSWORD=pg-s3cret psql -h db", "pg-s3cret"),
+    ("postgres://app:pa55word@db:5432/x", "pa55word"),
+    ('{"auths": {"nvcr.io": {"auth": "JG9hdXRodG9rZW46bnZhcGk="}}}', "JG9hdXRodG9rZW46bnZhcGk="),
+    ("wandb.api_key=0123abcd9876fedc", "0123abcd9876fedc"),
+    ("git config --global github.token s3cr3t-config-value", "s3cr3t-config-value"),
 ]
 
 
@@ -29,7 +46,12 @@ def test_secret_forms_are_redacted(text, secret):
 @pytest.mark.parametrize("text", [
     "KeyError: 'siamese_score'", '"input_tokens": 1234', "docker login -u $oauthtoken --password-stdin",
     "-e NGC_API_KEY=$NGC_API_KEY", "url: https://example.com/x", "# versions-key: images.tao_toolkit.pyt",
-    "sha " + "a" * 64,
+    "sha " + "a" * 64, "| PASS | 14 | 0.1 |", '{"PASS": 14, "NO_PASS": 5}', "n_pass = int(labels.is_pass.sum())",
+    "image_key: images.tao_toolkit.deploy", "sorted(rows, key=lambda r: r[0])", "apply --set key=value overrides",
+    "the key: see the table below", '"uuid": "3f2a9c1e-8b7d-4e6f-a5c4-1d2e3f4a5b6c"', "max_tokens: 4096",
+    '{"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}', "https://github.com/org/repo.git",
+    "DATA_SERVICES_KEY = \"images.tao_toolkit.data_services\"", "primary_key: id", "threshold: 0.4321987",
+    "nvcr.io/nvidia/tao/tao-toolkit:7.1.0-data-services",
 ])
 def test_harmless_text_is_unchanged(text):
     assert redact_text(text) == (text, 0)
@@ -44,3 +66,143 @@ def test_json_lines_stay_valid_json_and_lose_nested_secrets():
     for secret in ("s1\\n", "p w", "q w", "inner-secret"):
         assert secret not in redacted
     assert json.loads(parsed["cfg"]) == {"api_key": MARK}
+
+
+def test_corpus_is_large_and_varied():
+    assert len(KINDS) >= 40 and len({k.kind for k in KINDS}) == len(KINDS)
+    assert len({k.secret for k in KINDS}) == len(KINDS)
+
+
+@pytest.mark.parametrize("file_type", sorted(FILE_TYPES))
+def test_no_planted_secret_survives_in_any_file_type(file_type):
+    text = FILE_TYPES[file_type]()
+    redacted, count = redact_text(text)
+    leaked = [k.kind for k in KINDS for leak in k.leaks() if leak in redacted]
+    assert leaked == []
+    assert count >= len(KINDS)
+    if file_type.endswith(".jsonl"):
+        for line in redacted.splitlines():
+            json.loads(line)  # every line still valid JSON
+    elif file_type.endswith(".json"):
+        json.loads(redacted)
+    elif file_type.endswith(".yaml"):
+        assert isinstance(yaml.safe_load(redacted), dict)
+
+
+def test_redaction_is_idempotent():
+    text = FILE_TYPES["transcript.jsonl"]()
+    once, _ = redact_text(text)
+    assert redact_text(once) == (once, 0)
+
+
+def test_bytes_that_are_not_utf8_are_still_redacted():
+    data = "caf\xe9 ".encode("latin-1") + b"PGPASSWORD=latin-secret \xff\xfe\n"
+    out, count = redact_bytes(data)
+    assert b"latin-secret" not in out and count == 1 and out.startswith(b"caf\xe9 ")
+
+
+# ---- adversarial lines: correct output (timings are in benchmarks/hooks_latency.py) -------------
+
+N = 100_000
+
+
+def test_truncated_json_with_a_windows_path_under_api_key():
+    # A tool result holding a config cut off mid-string: JSON inside a JSON string, the path's
+    # backslashes escaped twice, no closing quotes anywhere.
+    inner = '{"api_key": "C:\\\\Users\\\\me\\\\' + "dir\\\\" * 5000
+    line = json.dumps({"type": "user", "content": inner})[:-2]  # cut: no closing quote, no brace
+    out, count = redact_text(line + "\n" + json.dumps({"next": "line"}) + "\n")
+    first, second = out.splitlines()
+    assert count == 1 and "Users" not in first and "dir" not in first
+    assert first.startswith('{"type": "user", "content": "{\\"api_key\\": \\"' + MARK)
+    assert second == '{"next": "line"}'
+
+
+@pytest.mark.parametrize("line,kept_prefix", [
+    ('{"api_key": "' + "\\" * N + "s3cret", '{"api_key": "' + MARK),  # backslash run under a secret name
+    ('password="' + "a" * N, 'password="' + MARK),                   # unterminated quote
+    ("password='" + "a b " * (N // 4), "password='" + MARK),
+    ('{"token": "' + '\\"' * (N // 2) + "x9", '{"token": "' + MARK),
+])
+def test_adversarial_lines_are_redacted_to_the_end_of_their_string(line, kept_prefix):
+    out, count = redact_text(line)
+    assert count == 1 and out == kept_prefix
+
+
+@pytest.mark.parametrize("line", [
+    "A" * N, '"' + "\\" * N + '"', '"' * N, "'" * N, "key " * (N // 4), "eyJ" * (N // 3), "1.2.3.4." * (N // 8),
+    "://a:" * (N // 5), "--password " * (N // 11), "a_" * (N // 2),
+])
+def test_adversarial_lines_without_secrets_come_back_unchanged(line):
+    assert redact_text(line) == (line, 0)
+
+
+def test_long_token_runs_are_redacted_once():
+    token = "ghp_" + "A1b2" * (N // 4)
+    out, count = redact_text(f"x {token} y")
+    assert out == f"x {MARK} y" and count == 1
+    repeated = "nvapi-" * (N // 6)  # each prefix inside the run is not rescanned
+    assert redact_text(repeated)[1] == 1
+
+
+# ---- the regexes themselves: no nested unbounded repetition (the shape that backtracks) ---------
+
+def _repeats(parsed, inside_unbounded: bool, path: list, found: list) -> None:
+    for op, arg in parsed:
+        if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, getattr(sre_constants, "POSSESSIVE_REPEAT", None)):
+            low, high, body = arg
+            unbounded = high == sre_constants.MAXREPEAT
+            if inside_unbounded or (unbounded and _has_repeat(body)):
+                found.append("/".join(path))
+            _repeats(body, inside_unbounded or unbounded, path, found)
+        elif op == sre_constants.SUBPATTERN:
+            _repeats(arg[-1], inside_unbounded, path, found)
+        elif op == sre_constants.BRANCH:
+            for branch in arg[1]:
+                _repeats(branch, inside_unbounded, path, found)
+        elif op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
+            _repeats(arg[1], inside_unbounded, path, found)
+
+
+def _has_repeat(parsed) -> bool:
+    for op, arg in parsed:
+        if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT) and arg[1] > 1:
+            return True
+        if op == sre_constants.SUBPATTERN and _has_repeat(arg[-1]):
+            return True
+        if op == sre_constants.BRANCH and any(_has_repeat(b) for b in arg[1]):
+            return True
+    return False
+
+
+def _module_patterns():
+    for module in (redact, runcheck, reportcheck, payload, miniyaml):
+        for name, value in vars(module).items():
+            if isinstance(value, re.Pattern):
+                yield f"{module.__name__}.{name}", value
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    if isinstance(item, re.Pattern):
+                        yield f"{module.__name__}.{name}[{key!r}]", item
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    pattern = item[0] if isinstance(item, tuple) and item and isinstance(item[0], re.Pattern) else item
+                    if isinstance(pattern, re.Pattern):
+                        yield f"{module.__name__}.{name}[{i}]", pattern
+
+
+def test_no_regex_in_the_hook_modules_nests_unbounded_repetition():
+    patterns = list(_module_patterns())
+    assert len(patterns) >= 40  # the walk really sees the modules' patterns
+    offenders = []
+    for name, pattern in patterns:
+        found: list = []
+        _repeats(sre_parse.parse(pattern.pattern, pattern.flags), False, [name], found)
+        offenders += found
+    assert offenders == []
+
+
+def test_the_nesting_check_catches_a_backtracking_pattern():
+    found: list = []
+    _repeats(sre_parse.parse(r'(?:[^"\\]|\\.?)*?(a+)+$'), False, ["x"], found)
+    assert found

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import re
 
-_LINE_RE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+)\s*:(?:\s+(?P<value>.*?))?\s*$")
+# `key: value` (the value's surrounding spaces are stripped in Python: a lazy `.*?` before `\s*$`
+# backtracks quadratically on long runs of spaces).
+_LINE_RE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+)[ \t]*:(?:[ \t](?P<value>.*)|$)")
 
 
 def _scalar(text: str) -> str:
     text = text.strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         return text[1:-1]
-    return re.sub(r"\s+#.*$", "", text)
+    comment = re.search(r"\s#", text)
+    return (text[:comment.start()] if comment else text).rstrip()
 
 
 def read_mapping(text: str) -> dict:
@@ -31,6 +34,7 @@ def read_mapping(text: str) -> dict:
             stack.pop()
         parent = stack[-1][1] if stack else root
         value = match.group("value")
+        value = value.strip() if value is not None else None
         if value is None or value == "" or value.startswith("#"):
             child: dict = {}
             parent[match.group("key")] = child

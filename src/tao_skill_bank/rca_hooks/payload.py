@@ -17,7 +17,7 @@ REPORT_NAME = "RCA_Report.md"
 # <anything>/rca_results/<YYYY-MM-DD_HHMMSS[_N]>/RCA_Report.md
 REPORT_PATH_RE = re.compile(r"(?:^|[\\/])rca_results[\\/]\d{4}-\d{2}-\d{2}_\d{6}(?:_\d+)?[\\/]RCA_Report\.md$")
 # Codex apply_patch headers naming a file the patch leaves in place.
-PATCH_FILE_RE = re.compile(r"^\*\*\* (?:Add File|Update File|Move to): (.+?)\s*$", re.MULTILINE)
+PATCH_FILE_RE = re.compile(r"^\*\*\* (?:Add File|Update File|Move to): (.*\S)", re.MULTILINE)
 # Files that mark a folder as a gap-analysis results folder when its name is not a timestamp.
 RESULTS_MARKERS = ("metrics.json", "threshold.txt", "run_record.json", "vcn_aoi_spec.yaml",
                    "kpi_gaps.parquet", "unreachable_kpi.txt", "weak_samples_breakdown.txt")
@@ -59,7 +59,7 @@ def written_paths(payload: dict) -> list[str]:
         else:
             patch = next((text_field(tool_input, k) for k in ("command", "patch", "input")
                           if text_field(tool_input, k)), "")
-        return [m.group(1) for m in PATCH_FILE_RE.finditer(patch)]
+        return [m.group(1).strip() for m in PATCH_FILE_RE.finditer(patch)]
     return []
 
 

@@ -228,7 +228,7 @@ _HARMLESS_NAME_RE = re.compile(
     rb"signal|signature_?(?:version|method|type)|design|assign|sight|signed|signing_?(?:region|name)|"
     rb"author(?!i[sz]ation)|oauth_?(?:url|uri|endpoint)|auth_?(?:url|uri|type|method|mode|provider|endpoint|host|domain|server)")
 _VALUE_KEEP = {b"", b"null", b"none", b"true", b"false", b"nil", b"undefined", b"required", b"optional", b"value",
-               b"values", b"...", b"\u2026"}
+               b"values", b"...", "\u2026".encode()}
 # Bare generic words as names: only a one-word value is taken for a secret (`the key: see below` is prose).
 _GENERIC_NAMES = {b"key", b"token", b"secret", b"auth", b"credential", b"credentials"}
 
@@ -275,7 +275,7 @@ def _key_word_at_boundary(name: bytes) -> bool:
 
 # Values that are references or code, not secrets: `args.key`, `os.environ`, `train.resume_path`
 # (a dotted config key), a call or subscript (`re.compile(`, `env["X"]`), a Python keyword.
-_DOTTED_NAME_RE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+_DOTTED_NAME_RE = re.compile(rb"[A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9_]")
 _CODE_WORDS = {b"lambda", b"self", b"cls", b"not", b"await", b"yield", b"str", b"int", b"float", b"bool", b"bytes",
                b"dict", b"list", b"tuple", b"any", b"optional"}
 MIN_SECRET_CHARS = 1
@@ -286,7 +286,12 @@ def _value_kept(value: bytes, after: bytes = b"") -> bool:
     return (len(stripped) < MIN_SECRET_CHARS or stripped.lower() in _VALUE_KEEP or stripped == _MARK
             or stripped.startswith((b"$", b"{{", b"<", b"%(", b"--")) or stripped.strip(b"*x.") == b""
             or stripped.lower() in _CODE_WORDS or after[:1] in (b"(", b"[")
-            or bool(_DOTTED_NAME_RE.fullmatch(stripped)) and stripped.islower())
+            or _is_dotted_name(stripped))
+
+
+def _is_dotted_name(value: bytes) -> bool:
+    return (b"." in value and b".." not in value and value.islower()
+            and _DOTTED_NAME_RE.fullmatch(value) is not None)
 
 
 def _trailing_ones(n: int) -> int:

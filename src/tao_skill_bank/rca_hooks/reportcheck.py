@@ -30,11 +30,15 @@ FULL_ARTIFACTS = ("kpi_gaps.parquet", "threshold.txt", "metrics.json", "weak_sam
 ABRIDGED_ARTIFACTS = ("unreachable_kpi.txt", "vcn_aoi_spec.yaml")
 MAX_CSV_BYTES = 512 * 1024 * 1024
 
-_HEADING_RE = re.compile(r"^##(?!#)\s+(.+?)\s*#*\s*$")
+# A level-2 heading; its closing `#`s and spaces are stripped in Python (a lazy `.+?` before
+# `\s*#*\s*$` backtracks quadratically on a long line of spaces).
+_HEADING_RE = re.compile(r"^##(?!#)[ \t]+(.*\S)")
 _NUMBER = r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
 # "threshold" then punctuation / a linking word, then the number it is set to.
-_THRESHOLD_QUOTE_RE = re.compile(r"(?i)\b(?P<lead>(?:chosen|selected|decision|operating|final)\s+)?threshold\b"
-                                 r"(?:\s*\([^)\n]{0,30}\))?[\s*_`:=|]*(?:(?:is|of|at|was|set to|=)\s*[\s*_`]*)?"
+# Bounded gaps between the words: linear on any line (an unbounded `\s*[\s*_`]*` pair is
+# quadratic on a long run of spaces).
+_THRESHOLD_QUOTE_RE = re.compile(r"(?i)\b(?P<lead>(?:chosen|selected|decision|operating|final)[ \t]{1,4})?threshold\b"
+                                 r"(?:[ \t]{0,4}\([^)\n]{0,30}\))?[\s*_`:=|]{0,12}(?:(?:is|of|at|was|set to|=)[\s*_`]{0,12})?"
                                  r"(?P<num>" + _NUMBER + r")(?!\d|\.\d)")
 _IMAGE_REF_RE = re.compile(r"rca_images/[^\s)|`'\"<>\]]+")
 
@@ -76,13 +80,21 @@ def _norm_heading(text: str) -> str:
     return " ".join(text.replace("–", "-").split()).rstrip(".:")
 
 
+def _heading(line: str) -> str | None:
+    match = _HEADING_RE.match(line)
+    if not match:
+        return None
+    title = match.group(1).rstrip("# \t")
+    return title or None
+
+
 def headings(text: str) -> list[str]:
     found, fenced = [], False
     for line in text.splitlines():
         if line.lstrip().startswith("```"):
             fenced = not fenced
-        elif not fenced and (match := _HEADING_RE.match(line)):
-            found.append(match.group(1))
+        elif not fenced and (title := _heading(line)):
+            found.append(title)
     return found
 
 
@@ -91,9 +103,9 @@ def sections(text: str) -> dict[str, str]:
     bodies: dict[str, list[str]] = {}
     current = None
     for line in text.splitlines():
-        match = _HEADING_RE.match(line)
-        if match:
-            current = _norm_heading(match.group(1))
+        title = _heading(line)
+        if title:
+            current = _norm_heading(title)
             bodies.setdefault(current, [])
         elif current is not None:
             bodies[current].append(line)

@@ -4,6 +4,10 @@
 `python3 .../tao_skills.py gaps run`, `python -m tao_skill_bank ...`) and `docker run` of a TAO
 image with `gap_analysis vcn_aoi`. `diagnose` maps the tool output (and the command line itself)
 to (problem, fix) pairs; an empty list on a run that printed results means success.
+
+Commands and outputs are untrusted and may be megabytes long: the command is read as a list of
+words, and the output rules are literal clues (a phrase, or a phrase followed later on the same
+line by another) found with `str.find` on a lower-cased copy — linear, no regex backtracking.
 """
 
 from __future__ import annotations
@@ -15,11 +19,57 @@ from pathlib import Path
 from tao_skill_bank.rca_hooks import miniyaml
 
 DATA_SERVICES_KEY = "images.tao_toolkit.data_services"
-_OUR_CLI = r"(?:tao-skills|tao_skills\.py|-m\s+tao_skill_bank)"
-_CLI_RUN_RE = re.compile(_OUR_CLI + r"(?:\s+--?[A-Za-z][\w-]*(?:[ =](?!gaps\b|gap_analysis\b)\S+)?)*\s+(?:gaps\s+run|gap_analysis\s+vcn_aoi)\b")
-_DOCKER_RUN_RE = re.compile(r"\bdocker\s+(?:container\s+)?run\b(?P<args>.*?)\bgap_analysis\s+vcn_aoi\b(?P<tail>.*)", re.DOTALL)
+_DOCKER_RUN_RE = re.compile(r"\bdocker\s+(?:container\s+)?run\b")
+_GAP_ANALYSIS_RE = re.compile(r"\bgap_analysis\s+vcn_aoi\b")
 _TAO_IMAGE_RE = re.compile(r"nvcr\.io/nvidia/tao/tao-toolkit[^\s\"']*")
 _RESULTS_DIR_RE = re.compile(r"(?:results_dir=|--out[ =]|--results-dir[ =])[\"']?([^\s\"']+)")
+_RESULTS_FOLDER_RE = re.compile(r"rca_results/\d{4}-\d{2}-\d{2}_\d{6}(?:_\d+)?")
+_SUBCOMMANDS = (("gaps", "run"), ("gap_analysis", "vcn_aoi"))
+
+
+@dataclass(frozen=True)
+class DockerRun:
+    args: str   # between `docker run` and `gap_analysis vcn_aoi`
+    tail: str   # after `gap_analysis vcn_aoi`
+
+
+def docker_run(command: str) -> DockerRun | None:
+    """The `docker run … gap_analysis vcn_aoi …` in `command`: the first gap_analysis call and the
+    last `docker run` before it."""
+    gap = _GAP_ANALYSIS_RE.search(command)
+    if gap is None:
+        return None
+    last = None
+    for last in _DOCKER_RUN_RE.finditer(command, 0, gap.start()):
+        pass
+    return DockerRun(command[last.end():gap.start()], command[gap.end():]) if last else None
+
+
+def _is_our_cli(words: list[str], i: int) -> bool:
+    word = words[i].strip("\"'")
+    return (word == "tao-skills" or word.endswith(("/tao-skills", "tao_skills.py"))
+            or word == "-m" and i + 1 < len(words) and words[i + 1].strip("\"'") == "tao_skill_bank")
+
+
+def _cli_runs_gaps(words: list[str]) -> bool:
+    """`<our cli> [--opt [value]] ... gaps run` (or `gap_analysis vcn_aoi`) anywhere in the words."""
+    for i in range(len(words)):
+        if not _is_our_cli(words, i):
+            continue
+        j = i + (2 if words[i] == "-m" else 1)
+        value_allowed = False
+        while j < len(words):
+            word = words[j]
+            if j + 1 < len(words) and (word, words[j + 1]) in _SUBCOMMANDS:
+                return True
+            if word.startswith("-") and len(word) > 1:
+                value_allowed = "=" not in word
+            elif value_allowed:
+                value_allowed = False
+            else:
+                break
+            j += 1
+    return False
 
 
 @dataclass(frozen=True)
@@ -37,70 +87,87 @@ def normalise_command(command: str) -> str:
 
 def is_gap_run(command: str) -> bool:
     command = normalise_command(command)
-    return bool(_CLI_RUN_RE.search(command) or _DOCKER_RUN_RE.search(command))
+    return _cli_runs_gaps(command.split()) or docker_run(command) is not None
 
 
 def pinned_image(versions_text: str | None) -> str | None:
     return miniyaml.dotted(miniyaml.read_mapping(versions_text), DATA_SERVICES_KEY) if versions_text else None
 
 
-# (pattern over the output, problem, fix). Order = most specific first; each fires once.
-_OUTPUT_RULES: list[tuple[re.Pattern, str, str]] = [(re.compile(p, re.IGNORECASE | re.MULTILINE), problem, fix) for p, problem, fix in [
-    (r"Cannot connect to the Docker daemon|docker: (?:command )?not found|docker: No such file|"
-     r"permission denied while trying to connect to the Docker daemon|No such file or directory: 'docker'",
+# (clues in the output, problem, fix). A clue is a lower-case phrase, or (phrase, later phrases):
+# the phrase followed later on the same line by one of the later phrases. Order = most specific
+# first; each rule fires once.
+_OUTPUT_RULES: list[tuple[tuple, str, str]] = [
+    (("cannot connect to the docker daemon", "docker: command not found", "docker: not found", "docker: no such file",
+      "permission denied while trying to connect to the docker daemon", "no such file or directory: 'docker'"),
      "Docker is not available on this machine",
      "run the same analysis without Docker: `tao-skills gaps run` with the local engine (see `tao-skills gaps run --help`); "
      "or start the Docker daemon / add the user to the docker group"),
-    (r"could not select device driver .*capabilities: \[\[gpu\]\]|nvidia-smi: (?:command )?not found|"
-     r"NVIDIA-SMI has failed|no CUDA-capable device|Found no NVIDIA driver|Failed to initialize NVML|"
-     r"unknown or invalid runtime name: nvidia",
+    ((("could not select device driver ", ("capabilities: [[gpu]]",)), "nvidia-smi: command not found", "nvidia-smi: not found",
+      "nvidia-smi has failed", "no cuda-capable device", "found no nvidia driver", "failed to initialize nvml",
+      "unknown or invalid runtime name: nvidia"),
      "no GPU visible to the container (the data-services entrypoint calls nvidia-smi)",
      "the gap maths is CPU-only: rerun with the local engine of `tao-skills gaps run`; for the container, "
      "install the NVIDIA Container Toolkit and keep `--gpus all`"),
-    (r"pull access denied|manifest unknown|manifest for \S+ not found|unauthorized: authentication required|"
-     r"denied: requested access|repository does not exist|Error response from daemon: .*not found",
+    (("pull access denied", "manifest unknown", ("manifest for ", (" not found",)), "unauthorized: authentication required",
+      "denied: requested access", "repository does not exist", ("error response from daemon: ", ("not found",))),
      "the data-services image could not be pulled (missing, wrong tag, or not logged in to nvcr.io)",
      "`docker login nvcr.io` (user `$oauthtoken`, password = NGC API key), then "
      "`docker pull \"$(tao-skills versions get images.tao_toolkit.data_services)\"`; never use :latest"),
-    (r"getpwuid\(\): uid not found",
+    (("getpwuid(): uid not found",),
      "the container was started with --user, and its Python imports fail for an unknown uid",
      "drop `--user`; give the files back afterwards with a throw-away chown container "
      "(`tao-skills gaps run` does both)"),
-    (r"MissingMandatoryValue|Missing mandatory value",
+    (("missingmandatoryvalue", "missing mandatory value"),
      "the spec still holds a ??? placeholder (a required key has no value)",
      "fill every ??? in vcn_aoi_spec.yaml (inference_results_dir, train_config, results_dir, kpi_media_path) "
      "or pass them as key=value overrides"),
-    (r"KeyError: ['\"]siamese_score['\"]",
+    (("keyerror: 'siamese_score'", 'keyerror: "siamese_score"'),
      "inference.csv has no siamese_score column: it comes from TAO Deploy (TensorRT), which writes output_score",
      "run `tao-skills gaps run` (it reads output_score), or copy the CSV with output_score renamed to siamese_score"),
-    (r"KeyError: ['\"](?:input_path|object_name|label)['\"]|missing (?:required )?columns?",
+    (tuple(f"keyerror: {q}{c}{q}" for c in ("input_path", "object_name", "label") for q in "'\"")
+     + ("missing column", "missing columns", "missing required column"),
      "inference.csv lacks a required column (input_path, object_name, label, siamese_score)",
      "point inference_results_dir at the folder with the Siamese inference.csv; check the header row"),
-    (r"(?:KeyError|ConfigKeyError|ConfigAttributeError)[^\n]*(?:input_map|image_ext|classify)",
+    (tuple((e, ("input_map", "image_ext", "classify")) for e in ("keyerror", "configkeyerror", "configattributeerror")),
      "the train config lacks dataset.classify.input_map or dataset.classify.image_ext",
      "pass the VCN train YAML used for the experiment as train_config"),
-    (r"No threshold achieves|unreachable_kpi\.txt|KPI UNREACHABLE|KPI unreachable",
+    (("no threshold achieves", "unreachable_kpi.txt", "kpi unreachable"),
      "the recall target is unreachable: no threshold meets min_recall",
      "write the abridged report (## 1. Verdict, ## 2. Threshold Selection, ## 3. KPI Unreachable quoting "
      "unreachable_kpi.txt, ## 4. Recommended Actions = retrain or relabel); skip the spot check"),
-    (r"Could not override '([^']+)'",
+    (("could not override '",),
      "a key=value override names a key the gap spec does not have",
      "use only inference_results_dir, train_config, results_dir, kpi_media_path, min_recall, top_k_per_label, threshold"),
-    (r"FileNotFoundError[^\n]*inference\.csv|inference\.csv[^\n]*(?:not found|No such file)",
+    ((("filenotfounderror", ("inference.csv",)), ("inference.csv", ("not found", "no such file"))),
      "inference.csv was not found where the run looked",
      "inference_results_dir must be the folder holding inference.csv, inside the mounted workspace (-v $WS:$WS -w $WS)"),
-    (r"experiment_spec_file|ValueError[^\n]*spec",
+    (("experiment_spec_file", ("valueerror", ("spec",))),
      "the container needs the spec file via -e",
      "write vcn_aoi_spec.yaml inside the workspace and pass `-e /abs/path/vcn_aoi_spec.yaml`"),
-]]
+]
+
+
+def _clue_seen(lowered: str, clue) -> bool:
+    if isinstance(clue, str):
+        return clue in lowered
+    first, later = clue
+    pos = 0
+    while (hit := lowered.find(first, pos)) >= 0:  # one look per line that holds the phrase
+        end = lowered.find("\n", hit)
+        end = len(lowered) if end < 0 else end
+        if any(lowered.find(word, hit + len(first), end) >= 0 for word in later):
+            return True
+        pos = end + 1
+    return False
 
 
 def _command_rules(command: str, pinned: str | None) -> list[Diagnosis]:
-    docker = _DOCKER_RUN_RE.search(command)
+    docker = docker_run(command)
     if not docker:
         return []
     found = []
-    args, tail = docker.group("args"), docker.group("tail")
+    args, tail = docker.args, docker.tail
     if re.search(r"(?:^|\s)(?:--user|-u)(?:[ =])", args):
         found.append(Diagnosis("`--user` passed to docker run: the container's imports fail with getpwuid()",
                                "drop --user and chown the output folder back afterwards"))
@@ -116,9 +183,18 @@ def _command_rules(command: str, pinned: str | None) -> list[Diagnosis]:
     return found
 
 
+_ERROR_NAME_RE = re.compile(r"[A-Za-z_.]{0,200}")
+
+
+def _is_error_line(line: str) -> bool:
+    if line.startswith("error:"):
+        return True
+    name = _ERROR_NAME_RE.match(line).group(0)
+    return line[len(name):len(name) + 2] == ": " and name.endswith(("Error", "Exception"))
+
+
 def _last_error_line(output: str) -> str | None:
-    errors = [l.strip() for l in output.splitlines()
-              if l.startswith("error:") or re.match(r"^[A-Za-z_.]*(?:Error|Exception): ", l)]
+    errors = [l.strip() for l in output.splitlines() if _is_error_line(l)]
     return errors[-1][:400] if errors else None
 
 
@@ -126,7 +202,9 @@ def diagnose(command: str, output: str, pinned: str | None = None) -> list[Diagn
     """Problems seen in the command line, then in the output (known failures first, else the
     last error line)."""
     command = normalise_command(command)
-    from_output = [Diagnosis(problem, fix) for pattern, problem, fix in _OUTPUT_RULES if pattern.search(output)]
+    lowered = output.lower()
+    from_output = [Diagnosis(problem, fix) for clues, problem, fix in _OUTPUT_RULES
+                   if any(_clue_seen(lowered, clue) for clue in clues)]
     if not from_output and (last := _last_error_line(output)):
         from_output.append(Diagnosis(f"the run failed: {last}", "follow the fix in that error line and rerun"))
     return _command_rules(command, pinned) + from_output
@@ -136,8 +214,16 @@ def results_dir_hint(command: str, output: str) -> str | None:
     match = _RESULTS_DIR_RE.search(normalise_command(command))
     if match and "$" not in match.group(1):
         return match.group(1)
-    found = re.findall(r"(/[^\s\"']*rca_results/\d{4}-\d{2}-\d{2}_\d{6}(?:_\d+)?)", output)
-    return found[-1] if found else (match.group(1) if match else None)
+    found = None
+    for found in _RESULTS_FOLDER_RE.finditer(output):
+        pass
+    if found is not None:  # the absolute path it ends: back to the last space or quote (bounded)
+        head = output[max(0, found.start() - 4096):found.start()]
+        cut = max(head.rfind(c) for c in " \t\n\"'")
+        path = head[cut + 1:] + found.group(0)
+        if path.startswith("/"):
+            return path
+    return match.group(1) if match else None
 
 
 def success_context(command: str, output: str) -> str:
