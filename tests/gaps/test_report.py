@@ -51,7 +51,7 @@ def test_numbers_equal_metrics_json(example_run):
     assert f"| Actual PASS | FP = {c['fp']} | TN = {c['tn']} |" in text
     threshold_text = (out / "threshold.txt").read_text().strip()
     assert f"threshold **{threshold_text}**" in _section(text, "## 1. Verdict")
-    assert f"Chosen: **{threshold_text}**" in _section(text, "## 2. Threshold Selection")
+    assert f"Chosen threshold: **{threshold_text}**" in _section(text, "## 2. Threshold Selection")
     assert f"precision **{m['precision']:.4f}**" in text and f"F1 **{m['f1']:.4f}**" in text
     assert f"Candidates evaluated: {m['candidates']['evaluated']}" in text
     assert f"meeting the recall target: {m['candidates']['meeting_target']}" in text
@@ -149,3 +149,57 @@ def test_missing_metrics_is_a_one_line_error(tmp_path):
     (out / "metrics.json").unlink()
     assert_one_line_error(run_cli("gaps", "report", out), "metrics.json")
     assert not (out / "RCA_Report.draft.md").exists()
+
+
+def _action_3(text):
+    actions = _section(text, "## 7. Recommended Actions")
+    return next(line for line in actions.splitlines() if line.startswith("3. **Threshold.**"))
+
+
+def test_actions_never_recommend_deploying_while_the_verdict_says_relabel_first(example_run):
+    _, pending, filled, verdicts, _ = example_run
+    assert "mislabeled" in verdicts.values()
+    assert "relabel them before acting on these numbers" in _section(filled, "## 1. Verdict")
+    assert _action_3(filled).startswith("3. **Threshold.** Do not deploy at ")
+    assert "only after the spot check finds no mislabeled sample" in _action_3(pending)
+
+
+def test_actions_for_a_clean_spot_check_recommend_the_swept_threshold(example_run, tmp_path):
+    out, _, _, _, _ = example_run
+    copy = tmp_path / out.name
+    shutil.copytree(out, copy)
+    spot = json.loads((copy / "spotcheck.json").read_text())
+    for sample in spot["samples"]:
+        sample["verdict"] = "edge case"
+    (copy / "spotcheck.json").write_text(json.dumps(spot))
+    assert run_cli("gaps", "report", copy).code == 0
+    threshold = (copy / "threshold.txt").read_text().strip()
+    assert _action_3((copy / "RCA_Report.draft.md").read_text()).startswith(
+        f"3. **Threshold.** Deploy with threshold {threshold} (NO_PASS when score > threshold)")
+
+
+@pytest.mark.parametrize("pinned, deploys", [(0.05, False), (0.0, True)])
+def test_actions_for_a_pinned_threshold_follow_its_recall(tmp_path, pinned, deploys):
+    _, out = gap_example_run(tmp_path, n_samples=400, threshold=pinned)
+    assert run_cli("gaps", "spotcheck", out).code == 0
+    spot = json.loads((out / "spotcheck.json").read_text())
+    for sample in spot["samples"]:
+        sample["verdict"] = "edge case"
+    (out / "spotcheck.json").write_text(json.dumps(spot))
+    assert run_cli("gaps", "report", out).code == 0
+    recall = json.loads((out / "metrics.json").read_text())["recall"]
+    line = _action_3((out / "RCA_Report.draft.md").read_text())
+    assert (recall >= 1.0) is deploys
+    assert line.startswith("3. **Threshold.** Do not deploy") is not deploys, line
+
+
+def test_the_check_accepts_section_2_alone_once_the_verdict_is_rewritten(example_run, tmp_path):
+    # An agent rewrites the Verdict's judgement sentences; the draft's own Threshold Selection
+    # wording must still satisfy the report check.
+    from tao_skill_bank.rca_hooks.reportcheck import check_threshold_quote
+
+    out, _, filled, _, _ = example_run
+    threshold = float((out / "threshold.txt").read_text())
+    verdict = _section(filled, "## 1. Verdict")
+    rewritten = filled.replace(verdict, "## 1. Verdict\n\nThe model meets the KPI on this set.\n\n")
+    assert check_threshold_quote(rewritten, threshold) == []

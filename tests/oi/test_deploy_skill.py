@@ -368,3 +368,27 @@ def test_skill_md_sections_one_to_three_run_as_written(tmp_path):
     image = run_cli("versions", "get", "images.tao_toolkit.deploy").stdout.strip()
     assert image and all(image in r for r in runs)
     assert (tmp_path / "jobs" / "trt_inference" / "trt_inference" / "container_run.log").is_file()
+
+
+@pytest.mark.parametrize("action, producer, key", [
+    ("evaluate", "gen_trt_engine", "evaluate.trt_engine"),
+    ("inference", "gen_trt_engine", "inference.trt_engine"),
+])
+def test_parent_job_without_an_engine_says_to_build_one_first(ws, action, producer, key):
+    from support import assert_one_line_error, run_cli
+
+    (ws / "engine" / "model.engine").unlink()
+    out = ws / "jobs" / f"{action}.yaml"
+    result = run_cli("spec", "build", "--skill", DEPLOY.name, "--action", action, "--parent-job", ws / "engine",
+                     f"--{'eval' if action == 'evaluate' else 'infer'}-data", ws / "split", "-o", out)
+    assert_one_line_error(result, "no .engine in the parent job", f"run {producer} first", f"--set {key}=PATH")
+    assert not out.exists()
+
+
+def test_engine_build_from_a_job_without_onnx_says_to_export_first(ws):
+    from support import assert_one_line_error
+
+    (ws / "export" / "model.onnx").unlink()
+    result, out = build(ws, "gen_trt_engine")
+    assert_one_line_error(result, "no .onnx in the parent job", "run export first", "--set gen_trt_engine.onnx_file=PATH")
+    assert not out.exists()

@@ -35,14 +35,23 @@ def _files(folder: Path, suffix: str) -> list[Path]:
     return sorted(p for p in folder.rglob(f"*{suffix}") if p.is_file())
 
 
+# What produces each file a parent job is searched for: the fix when the parent has none.
+PRODUCED_BY = {".engine": "gen_trt_engine", ".onnx": "export"}
+
+
 def _only(found: list[Path], what: str, folder: Path, spec_key: str) -> Path:
     if len(found) == 1:
         return found[0]
     shown = ", ".join(str(p.relative_to(folder)) for p in found[:8])
     problem = f"no {what} in the parent job" if not found else f"{len(found)} {what} files in the parent job ({shown})"
-    raise UserError(problem, file=str(folder), field=spec_key,
-                    fix=f"set it explicitly: --set {spec_key}=PATH (for checkpoints: "
-                        f"tao-skills checkpoint resolve {folder} --select best|latest|epoch=N)")
+    producer = PRODUCED_BY.get(what)
+    if producer and not found:
+        fix = (f"run {producer} first (its job folder is the --parent-job of this one) "
+               f"or --set {spec_key}=PATH")
+    else:
+        fix = (f"set it explicitly: --set {spec_key}=PATH (for checkpoints: "
+               f"tao-skills checkpoint resolve {folder} --select best|latest|epoch=N)")
+    raise UserError(problem, file=str(folder), field=spec_key, fix=fix)
 
 
 def _parent_checkpoint(parent_job: Path, spec_key: str) -> Path:
