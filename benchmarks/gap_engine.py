@@ -1,5 +1,5 @@
 """Benchmark the gap-analysis engine: whole process (`tao-skills gap_analysis vcn_aoi --engine
-local`) at 10k..10M rows, the reference (nvidia-tao-ds 7.3.0) at 20k rows side by side when its
+local`) at 10k..10M rows, the reference (nvidia-tao-ds of versions.yaml's release) at 20k rows side by side when its
 oracle venv exists, and the threshold sweep alone, in process, ours vs the reference's.
 
 Inputs: ~98 % unique scores, 80 % PASS, three defect labels, 4 lightings, top_k_per_label 50.
@@ -23,8 +23,14 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ORACLE_STEPS = [["--no-deps", "nvidia-tao-ds==7.3.0"],
-                ["pandas", "pyarrow", "pyyaml", "omegaconf==2.3.0", "hydra-core==1.3.2"]]
+ORACLE_DEPS = ["pandas", "pyarrow", "pyyaml", "omegaconf==2.3.0", "hydra-core==1.3.2"]
+
+
+def oracle_steps() -> list[list[str]]:
+    """The gap oracle recipe: nvidia-tao-ds of the release in versions.yaml (tao_version)."""
+    from tao_skill_bank.versions import load_versions, release_wheel
+
+    return [["--no-deps", release_wheel(load_versions(REPO), "nvidia-tao-ds")], ORACLE_DEPS]
 LIGHTINGS = ["LowAngleLight", "SolderLight", "UniformLight", "WhiteLight"]
 TARGETS = {1_000_000: ("<= 2 s", 2.0), 10_000_000: ("<= 12 s, RSS <= 3 GiB", 12.0)}
 
@@ -136,7 +142,7 @@ def oracle_python(build: bool) -> Path | None:
     if not build and not any(cache.glob("oracle-tao-ds-*")):
         return None
     try:
-        return ensure_venv("oracle-tao-ds", ORACLE_STEPS, cache_root=cache)
+        return ensure_venv("oracle-tao-ds", oracle_steps(), cache_root=cache)
     except UserError as err:
         print(f"reference skipped: {err.one_line()}", file=sys.stderr)
         return None
@@ -170,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         ours_wall, ours_rss, _ = run_ours(folder, workdir, args.repeat)
         ref_wall, ref_rss, ref_code = run_reference(oracle, folder, Path(tempfile.mkdtemp(dir=workdir)) / "out")
         for engine, wall, rss, code in (("tao-skills local", ours_wall, ours_rss, 0),
-                                        ("reference nvidia-tao-ds 7.3.0", ref_wall, ref_rss, ref_code)):
+                                        (f"reference {oracle_steps()[0][1]}", ref_wall, ref_rss, ref_code)):
             rows_out.append({"rows": n, "engine": engine, "wall_s": wall, "rows_per_s": n / wall, "peak_rss_mib": rss,
                              "exit": code, "target": "", "met": None})
         ours_sweep = sweep_ours(folder)

@@ -13,6 +13,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_CACHE = Path(os.environ.get("TAO_SKILL_BANK_CACHE", REPO_ROOT / ".cache"))
 
 
+def _release() -> str:
+    import yaml
+
+    return str(yaml.safe_load((REPO_ROOT / "versions.yaml").read_text(encoding="utf-8"))["tao_version"])
+
+
+# The one TAO release of the checkout (versions.yaml `tao_version`): image tags start with it.
+RELEASE = _release()
+
+
 @dataclass
 class CliResult:
     code: int

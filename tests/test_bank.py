@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from support import REPO_ROOT, run_cli
+from support import RELEASE, REPO_ROOT, run_cli
 from tao_skill_bank import bank
 from tao_skill_bank.errors import UserError
 
@@ -13,7 +13,7 @@ def _make_bank(path, tag):
     (path / "skills").mkdir(parents=True)
     (path / "schemas").mkdir()
     shutil.copy(REPO_ROOT / "schemas/versions.schema.json", path / "schemas")
-    text = (REPO_ROOT / "versions.yaml").read_text().replace("7.1.0-pyt", f"{tag}-pyt")
+    text = (REPO_ROOT / "versions.yaml").read_text().replace(f"{RELEASE}-pyt", f"{tag}-pyt")
     (path / "versions.yaml").write_text(text)
     return path
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import REPO_ROOT
+from support import RELEASE, REPO_ROOT
 from tao_skill_bank.validate.runner import skill_folders
 
 pytestmark = pytest.mark.slow
@@ -111,7 +111,7 @@ def test_env_and_flag_override_discovery(installed, outside):
         shutil.copytree(REPO_ROOT / "schemas", root / "schemas")
         (root / "skills").mkdir()
         text = (REPO_ROOT / "versions.yaml").read_text()
-        (root / "versions.yaml").write_text(text.replace("7.1.0-data-services", f"{tag}-data-services"))
+        (root / "versions.yaml").write_text(text.replace(f"{RELEASE}-data-services", f"{tag}-data-services"))
         return root
 
     env_bank, flag_bank = bank_with_tag("env", "1.1.1"), bank_with_tag("flag", "2.2.2")

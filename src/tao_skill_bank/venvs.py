@@ -35,7 +35,7 @@ def ensure_venv(name: str, steps: Sequence[Sequence[str]], cache_root: Path | No
                 timeout: float = 900.0) -> Path:
     """Create (or reuse) a venv and run each `pip install <step...>`; return its python.
 
-    `steps` are pip argument lists, e.g. [["--no-deps", "nvidia-tao-ds==7.3.0"], ["pandas"]].
+    `steps` are pip argument lists, e.g. [["--no-deps", "nvidia-tao-ds==<release>"], ["pandas"]].
     Raises UserError (exit 2) with pip's last line when the env cannot be built.
     """
     recipe = json.dumps([list(s) for s in steps], sort_keys=True)

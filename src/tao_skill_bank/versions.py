@@ -25,6 +25,19 @@ IMAGE_LITERAL_RE = re.compile(r"[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9_][A-Za-z0-9.
                               r"|[a-z0-9][a-z0-9._/-]*@sha256:[0-9a-f]{64}")
 KEY_TAG_RE = re.compile(r"versions-key:\s*([A-Za-z0-9_.-]+)")
 SCANNED_SUFFIXES = {".md", ".yaml", ".yml", ".json", ".sh", ".py", ".txt", ".j2", ".toml", ".cfg"}
+# The one TAO release: images are tagged `<release>-<flavour>`, the public wheels below install at
+# exactly this version (schema sources, gap oracle, OI oracle). Nothing else records the number.
+RELEASE_KEY = "tao_version"
+RELEASE_WHEELS = ("nvidia-tao-core", "nvidia-tao-deploy", "nvidia-tao-ds")
+# A pinned install of a release wheel written somewhere (code, docs): it must name the release.
+WHEEL_PIN_RE = re.compile(r"\b(nvidia-tao-(?:core|deploy|ds))==([0-9][0-9A-Za-z.]*)")
+# Where a hard-coded wheel pin would silently build an oracle from another release: the code, the
+# benchmarks, CI, and the test files that build oracle venvs (they call ensure_venv).
+PIN_SCANNED_FOLDERS = ("src", "benchmarks", ".ci")
+ORACLE_RECIPE_MARK = "ensure_venv("
+# Generated files that name the wheel release they came from.
+MANIFEST_GLOB = "skills/*/schemas/manifest.json"
+TEMPLATE_SOURCE_RE = re.compile(r"from the (nvidia-tao-(?:core|deploy)) ([0-9][0-9A-Za-z.]*) ")
 
 
 def load_versions(bank_root: Path) -> dict:
@@ -93,6 +106,91 @@ def image_uri(key: str, bank_root: Path | None = None) -> str:
 
     root = bank_root or find_bank_root()
     return get_value(load_versions(root), key, str(root / VERSIONS_FILE))
+
+
+def tao_release(versions: dict, file: str = VERSIONS_FILE) -> str:
+    """The release every image, schema source and oracle derives from (`tao_version`)."""
+    value = versions.get(RELEASE_KEY)
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", value):
+        raise UserError("no TAO release recorded", file=file, field=RELEASE_KEY,
+                        fix='add `tao_version: "X.Y.Z"` (the release of the pinned images)',
+                        exit_code=EXIT_ENVIRONMENT)
+    return value
+
+
+def release_wheel(versions: dict, package: str) -> str:
+    """pip requirement for a public TAO wheel of the release, e.g. `nvidia-tao-core==7.2.0`."""
+    if package not in RELEASE_WHEELS:
+        raise ValueError(f"{package} is not a release wheel ({', '.join(RELEASE_WHEELS)})")
+    return f"{package}=={tao_release(versions)}"
+
+
+def release_mismatches(bank_root: Path, versions: dict) -> list[tuple[str, int, str, str]]:
+    """(file, line, problem, fix) for everything that names another release than `tao_version`:
+    image tags, leftover `wheels` pins, generated schema manifests and templates, and
+    hard-coded wheel pins in code, docs and tests."""
+    try:
+        release = tao_release(versions)
+    except UserError as err:
+        return [(VERSIONS_FILE, 0, err.message, err.fix or "")]
+    out: list[tuple[str, int, str, str]] = []
+    for key, uri in leaf_keys(versions.get("images") or {}, "images").items():
+        match = re.fullmatch(r"nvcr\.io/nvidia/tao/tao-toolkit:([A-Za-z0-9_][A-Za-z0-9._-]*)(@sha256:[0-9a-f]{64})?",
+                             uri) if isinstance(uri, str) else None
+        if match and not match.group(1).startswith(f"{release}-"):
+            out.append((VERSIONS_FILE, 0, f"{key} = '{uri}' is not release {release} ({RELEASE_KEY})",
+                        f"tag it {release}-<flavour>, or change {RELEASE_KEY} and regenerate the schemas"))
+    for name, value in (versions.get("wheels") or {}).items():
+        if str(value) != release:
+            out.append((VERSIONS_FILE, 0, f"wheels.{name} = {value} disagrees with {RELEASE_KEY} {release}",
+                        f"delete wheels.{name}: the release wheels install at {RELEASE_KEY}"))
+    for manifest in sorted(bank_root.glob(MANIFEST_GLOB)):
+        rel = str(manifest.relative_to(bank_root))
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue  # the bank validator reports unreadable manifests
+        if not isinstance(data, dict):
+            continue
+        actions = data.get("actions") if isinstance(data.get("actions"), dict) else {}
+        entries = [("actions." + k, v) for k, v in actions.items() if isinstance(v, dict)]
+        entries += [(k, v) for k, v in data.items() if k != "actions" and isinstance(v, dict)]
+        for where, entry in entries:
+            for source in str(entry.get("source", "")).split():
+                pin = WHEEL_PIN_RE.fullmatch(source)
+                if pin and pin.group(2) != release:
+                    out.append((rel, 0, f"{where} was generated from {source}, not release {release}",
+                                "run `tao-skills schemas regenerate` (maintainers)"))
+    for template in sorted(bank_root.glob("skills/*/references/spec_template_*.yaml")):
+        head = template.read_text(encoding="utf-8", errors="replace")[:600]
+        for match in TEMPLATE_SOURCE_RE.finditer(head):
+            if match.group(2) != release:
+                out.append((str(template.relative_to(bank_root)), 2,
+                            f"generated from {match.group(1)} {match.group(2)}, not release {release}",
+                            "run `tao-skills schemas regenerate` (maintainers)"))
+    for path in _pin_scanned_files(bank_root):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), 1):
+            for match in WHEEL_PIN_RE.finditer(line):
+                if match.group(2) != release:
+                    out.append((str(path.relative_to(bank_root)), number,
+                                f"'{match.group(0)}' pins another release than {RELEASE_KEY} {release}",
+                                "derive the pin with versions.release_wheel(...) instead of writing it"))
+    return out
+
+
+def _pin_scanned_files(bank_root: Path) -> list[Path]:
+    files = set(scanned_files(bank_root))
+    for folder in PIN_SCANNED_FOLDERS:
+        base = bank_root / folder
+        if base.is_dir():
+            files.update(p for p in base.rglob("*") if p.is_file() and not p.is_symlink()
+                         and p.suffix in SCANNED_SUFFIXES and "__pycache__" not in p.parts)
+    tests = bank_root / "tests"
+    if tests.is_dir():
+        files.update(p for p in tests.rglob("*.py") if p.is_file() and not p.is_symlink()
+                     and ORACLE_RECIPE_MARK in p.read_text(encoding="utf-8", errors="replace"))
+    return sorted(files)
 
 
 @dataclass(frozen=True)
@@ -186,6 +284,7 @@ def check_bank(bank_root: Path) -> list[Finding]:
     versions = load_versions(bank_root)
     findings = [Finding(VERSIONS_FILE, 0, msg, "fix versions.yaml to match schemas/versions.schema.json")
                 for msg in schema_errors(versions, bank_root)]
+    findings.extend(Finding(*item) for item in release_mismatches(bank_root, versions))
     for path in scanned_files(bank_root):
         text = path.read_text(encoding="utf-8", errors="replace")
         findings.extend(check_text(text, versions, str(path.relative_to(bank_root))))

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
-# the reference (data-services 7.3.0 module) in an isolated venv, recipe from the contract
-ORACLE_STEPS = [["--no-deps", "nvidia-tao-ds==7.3.0"],
+from support import REPO_ROOT
+from tao_skill_bank.versions import load_versions, release_wheel
+
+# the reference (data-services module of the release in versions.yaml) in an isolated venv
+ORACLE_STEPS = [["--no-deps", release_wheel(load_versions(REPO_ROOT), "nvidia-tao-ds")],
                 ["pandas", "pyarrow", "pyyaml", "omegaconf==2.3.0", "hydra-core==1.3.2"]]
 DEFAULT_LIGHTINGS = {"LowAngleLight": 0, "SolderLight": 1, "UniformLight": 2, "WhiteLight": 3}
 

@@ -1,4 +1,4 @@
-"""Differential test: our local engine vs the real data-services code (nvidia-tao-ds 7.3.0).
+"""Differential test: our local engine vs the real data-services code (nvidia-tao-ds of the release in versions.yaml).
 
 The reference module runs in an isolated venv, once for a whole batch of generated cases (one
 subprocess, a small driver looping over case folders). Compared per case: threshold.txt text,

@@ -13,11 +13,10 @@ import support
 
 
 def oracle_steps() -> list[list[str]]:
-    from tao_skill_bank.versions import load_versions
+    from tao_skill_bank.versions import load_versions, release_wheel
 
-    wheels = load_versions(support.REPO_ROOT).get("wheels") or {}
-    return [["--no-deps", f"nvidia-tao-core=={wheels['nvidia_tao_core']}",
-             f"nvidia-tao-deploy=={wheels['nvidia_tao_deploy']}"],
+    versions = load_versions(support.REPO_ROOT)
+    return [["--no-deps", release_wheel(versions, "nvidia-tao-core"), release_wheel(versions, "nvidia-tao-deploy")],
             ["omegaconf==2.3.0", "hydra-core==1.3.2", "pyyaml", "numpy", "pandas", "pillow"]]
 
 
@@ -30,3 +29,24 @@ def oi_oracle_python() -> Path:
         return ensure_venv("oracle-tao-oi", oracle_steps(), cache_root=support.TEST_CACHE)
     except UserError as exc:  # no index reachable: say so, never pass silently
         pytest.skip(f"OI oracle venv unavailable: {exc}")
+
+
+MERGE_DRIVER = Path(__file__).with_name("oracle_merge_driver.py")
+
+
+def real_merge(cases: list[dict], python: Path | None = None, timeout: float = 600.0) -> dict[str, dict]:
+    """The containers' spec merge for many cases in one oracle process.
+
+    `cases`: [{"id", "config": "core"|"deploy", "spec_yaml", "hydra": bool}]. Returns
+    {id: {"ok", "error", "merged"}} (see oracle_merge_driver.py)."""
+    import json
+    import subprocess
+
+    python = python or oi_oracle_python()
+    stdin = "".join(json.dumps(case) + "\n" for case in cases)
+    proc = subprocess.run([str(python), str(MERGE_DRIVER)], input=stdin, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    assert len(results) == len(cases), proc.stderr[-2000:]
+    return {r["id"]: r for r in results}

@@ -134,7 +134,8 @@ def test_regenerate_twice_is_byte_identical_and_check_catches_drift(schema_pytho
     second = run_cli("--bank", bank_copy, "schemas", "regenerate", "--json", env={**env, "PYTHONHASHSEED": "4"})
     assert second.code == 0 and second.json()["written"] == []
     assert {p: p.read_bytes() for p in bank_copy.rglob("*") if p.is_file()} == snapshot
-    assert len(second.json()["unchanged"]) == 12
+    # 5 schemas + 5 templates + 2 manifests + 2 ExperimentConfig trees
+    assert len(second.json()["unchanged"]) == 14
 
     ok = run_cli("--bank", bank_copy, "schemas", "regenerate", "--check", env=env)
     assert ok.code == 0, ok.stderr
@@ -173,3 +174,26 @@ def test_shipped_templates_carry_the_decisions():
         assert entry["schema"] == item.schema and entry["template"] == item.template and entry["format"] == "tao"
         applied |= set(entry["template_overrides"])
     assert applied == {row.key for row in TEMPLATE_DECISIONS if row.overrides}   # no dead override rows
+
+
+def test_config_trees_are_recorded_per_skill_from_the_release():
+    """Each skill's container config tree (what validation applies the merge with) names the wheel
+    and release it came from, is listed in the manifest with its hash, and has the config's shape."""
+    import hashlib
+
+    from tao_skill_bank.oi.experiment_config import CONFIG_FILE, leaves, load_config_tree
+    from tao_skill_bank.versions import load_versions, release_wheel
+
+    release = load_versions(REPO_ROOT)
+    for skill, (package, module) in regenerate.CONFIG_SOURCES.items():
+        path = REPO_ROOT / "skills" / skill / CONFIG_FILE
+        data = json.loads(path.read_text())
+        assert data["source"] == release_wheel(release, package) and data["config"].startswith(module)
+        entry = json.loads((REPO_ROOT / "skills" / skill / "schemas/manifest.json").read_text())["experiment_config"]
+        assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        flat = dict(leaves(load_config_tree(REPO_ROOT / "skills" / skill)))
+        assert flat["dataset.input_map"] == {"type": "dict", "optional": True, "key": "str", "value": "int",
+                                             "default": None}
+        assert flat["train.optim.lr"]["type"] == "float" and flat["dataset.batch_size"]["default"] == 32
+        assert flat["dataset.image_ext"]["optional"] and not flat["dataset.image_width"]["optional"]
+        assert flat["train.gpu_ids"]["item"] == "int"

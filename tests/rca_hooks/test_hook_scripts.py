@@ -10,6 +10,7 @@ import pytest
 
 from rca_results_builder import SECRETS, report_text
 from support import REPO_ROOT
+from tao_skill_bank import versions
 
 REPORT_HOOK = REPO_ROOT / "hooks" / "rca_report_posttooluse.py"
 RUN_HOOK = REPO_ROOT / "hooks" / "gap_run_check.py"
@@ -138,7 +139,7 @@ def test_bash_failure_blocks_with_the_fix():
 
 
 def test_docker_run_with_the_pinned_image_and_missing_e():
-    image = "nvcr.io/nvidia/tao/tao-toolkit:7.1.0-data-services"  # versions-key: images.tao_toolkit.data_services
+    image = versions.get_value(versions.load_versions(REPO_ROOT), "images.tao_toolkit.data_services")
     payload = bash_payload(f"docker run --gpus all --rm {image} gap_analysis vcn_aoi results_dir=/o top_k_per_label=50",
                            stderr="docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")
     code, output, _ = run_hook(RUN_HOOK, payload)

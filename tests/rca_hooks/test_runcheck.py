@@ -1,8 +1,10 @@
 import pytest
 
+from support import REPO_ROOT
+from tao_skill_bank import versions
 from tao_skill_bank.rca_hooks.runcheck import diagnose, is_gap_run, pinned_image, success_context
 
-PINNED = "nvcr.io/nvidia/tao/tao-toolkit:7.1.0-data-services"
+PINNED = versions.get_value(versions.load_versions(REPO_ROOT), "images.tao_toolkit.data_services")
 DOCKER_OK = (f'docker run --gpus all --rm --ipc=host -v "$WS:$WS" -w "$WS" {PINNED} gap_analysis vcn_aoi \\\n'
              f'  -e "$OUT/vcn_aoi_spec.yaml" results_dir="$OUT" top_k_per_label=50')
 

@@ -1,7 +1,7 @@
 """The template override table: where a shipped spec template departs from the generated schema
 `default`, and where it deliberately does not.
 
-The schema `default` of nvidia-tao-core 7.3.0 is not always what the container does when a key
+The schema `default` of nvidia-tao-core (the release in versions.yaml) is not always what the container does when a key
 is absent (the runtime default), and one value is not a value at all. Every difference we know
 of is decided here, one row each, with the reason; docs/schemas.md repeats the table for
 maintainers (a test keeps them in step). Regeneration fails when a row's `schema_default` no

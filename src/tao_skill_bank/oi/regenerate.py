@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
+from tao_skill_bank.oi.experiment_config import CONFIG_FILE
 
 NETWORK = "optical_inspection"
 TAO_CORE_PACKAGE = "nvidia-tao-core"
+TAO_DEPLOY_PACKAGE = "nvidia-tao-deploy"
 VENV_NAME = "schema-tao-core"
 MANIFEST = "schemas/manifest.json"
 GENERATOR_COMMAND = "tao-skills schemas regenerate"
@@ -45,6 +47,13 @@ GENERATED: list[GeneratedAction] = [
                     "references/spec_template_deploy_gen_trt_engine.yaml"),
 ]
 
+# The ExperimentConfig each skill's container merges specs into (oi/experiment_config.py):
+# skill -> (wheel, module). Written to <skill>/schemas/experiment_config.json.
+CONFIG_SOURCES: dict[str, tuple[str, str]] = {
+    "tao-train-optical-inspection": (TAO_CORE_PACKAGE, "nvidia_tao_core.config.optical_inspection.default_config"),
+    "tao-deploy-optical-inspection": (TAO_DEPLOY_PACKAGE, "nvidia_tao_deploy.config.optical_inspection.default_config"),
+}
+
 # Node keys whose list values the generator builds from Python sets (order changes with
 # PYTHONHASHSEED); found by generating under different hash seeds. Sorted before writing.
 SET_DERIVED_LISTS = ("automl_default_parameters", "automl_disabled_parameters", "popular")
@@ -62,21 +71,64 @@ with contextlib.redirect_stdout(sys.stderr):
 sys.stdout.write(json.dumps(out))
 """
 
+# Runs inside the isolated venv: the ExperimentConfig dataclass tree each container merges specs
+# into, as data (see oi/experiment_config.py for the node shapes). One JSON object {module: root}.
+_CONFIG_DRIVER = r"""
+import dataclasses, enum, importlib, json, sys
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+SCALAR = {"IntegerNode": "int", "FloatNode": "float", "BooleanNode": "bool", "StringNode": "str", "AnyNode": "any"}
+TYPES = {int: "int", float: "float", bool: "bool", str: "str"}
+
+def type_name(t):
+    if t in TYPES:
+        return TYPES[t]
+    if t is None or getattr(t, "__name__", "") == "Any" or str(t) == "typing.Any":
+        return "any"
+    raise SystemExit(f"unsupported element type {t!r}")
+
+def plain(value):
+    return value.name if isinstance(value, enum.Enum) else value
+
+def describe(node):
+    optional = node._is_optional()
+    md = node._metadata
+    if isinstance(node, DictConfig):
+        cls = md.object_type if dataclasses.is_dataclass(md.object_type) else md.ref_type
+        if dataclasses.is_dataclass(cls):
+            fields = {}
+            if not node._is_none():
+                fields = {k: describe(node._get_node(k)) for k in node.keys()}
+            return {"type": "struct", "optional": optional, "fields": fields}
+        default = None if node._is_none() else ("???" if node._is_missing() else OmegaConf.to_container(node))
+        return {"type": "dict", "optional": optional, "key": type_name(md.key_type),
+                "value": type_name(md.element_type), "default": default}
+    if isinstance(node, ListConfig):
+        default = None if node._is_none() else ("???" if node._is_missing() else OmegaConf.to_container(node))
+        return {"type": "list", "optional": optional, "item": type_name(md.element_type), "default": default}
+    kind = type(node).__name__
+    if kind not in SCALAR:
+        raise SystemExit(f"unsupported config node {kind}")
+    value = node._value()
+    return {"type": SCALAR[kind], "optional": optional, "default": plain(value)}
+
+out = {name: describe(OmegaConf.structured(importlib.import_module(name).ExperimentConfig)) for name in sys.argv[1:]}
+sys.stdout.write(json.dumps(out))
+"""
+
 
 def tao_core_version(bank_root: Path) -> str:
-    from tao_skill_bank.versions import load_versions
+    """The release the schemas come from: versions.yaml `tao_version` (one release everywhere)."""
+    from tao_skill_bank.versions import VERSIONS_FILE, load_versions, tao_release
 
-    version = (load_versions(bank_root).get("wheels") or {}).get("nvidia_tao_core")
-    if not isinstance(version, str):
-        raise UserError("missing the nvidia-tao-core version", file=str(bank_root / "versions.yaml"),
-                        field="wheels.nvidia_tao_core", fix='add `nvidia_tao_core: "7.3.0"` under wheels:',
-                        exit_code=EXIT_ENVIRONMENT)
-    return version
+    return tao_release(load_versions(bank_root), str(bank_root / VERSIONS_FILE))
 
 
 def venv_steps(version: str) -> list[list[str]]:
-    # --no-deps: the wheel declares a large dependency list; schema generation needs only these.
-    return [["--no-deps", f"{TAO_CORE_PACKAGE}=={version}"], ["omegaconf==2.3.0", "pyyaml", "requests"]]
+    # --no-deps: the wheels declare a large dependency list; schema generation and reading the
+    # config dataclasses need only these. nvidia-tao-deploy holds the Deploy image's config.
+    return [["--no-deps", f"{TAO_CORE_PACKAGE}=={version}", f"{TAO_DEPLOY_PACKAGE}=={version}"],
+            ["omegaconf==2.3.0", "pyyaml", "requests"]]
 
 
 def schema_python(bank_root: Path, cache_root: Path | None = None) -> Path:
@@ -88,10 +140,20 @@ def schema_python(bank_root: Path, cache_root: Path | None = None) -> Path:
 def generate_raw(python: Path, actions: list[str], *, env: dict | None = None,
                  timeout: float = 600.0) -> dict[str, dict]:
     """{action: TAO schema} exactly as the wheel generates it."""
+    return _run_driver(python, _DRIVER, [NETWORK, *actions], env=env, timeout=timeout)
+
+
+def config_trees(python: Path, modules: list[str], *, timeout: float = 600.0) -> dict[str, dict]:
+    """{module: root node} of each module's ExperimentConfig, read through OmegaConf in the venv."""
+    return _run_driver(python, _CONFIG_DRIVER, modules, timeout=timeout)
+
+
+def _run_driver(python: Path, driver: str, argv: list[str], *, env: dict | None = None,
+                timeout: float = 600.0) -> dict:
     import os
 
     try:
-        proc = subprocess.run([str(python), "-c", _DRIVER, NETWORK, *actions], stdout=subprocess.PIPE,
+        proc = subprocess.run([str(python), "-c", driver, *argv], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, timeout=timeout,
                               env={**os.environ, **(env or {})})
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -100,8 +162,18 @@ def generate_raw(python: Path, actions: list[str], *, env: dict | None = None,
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise UserError(f"schema generator failed: {last}", file=str(python),
-                        fix="check the nvidia-tao-core version in versions.yaml", exit_code=EXIT_ENVIRONMENT)
+                        fix="check tao_version in versions.yaml", exit_code=EXIT_ENVIRONMENT)
     return json.loads(proc.stdout)
+
+
+def render_config_tree(skill: str, root: dict, version: str) -> str:
+    package, module = CONFIG_SOURCES[skill]
+    data = {"generated_by": GENERATOR_COMMAND, "source": f"{package}=={version}",
+            "config": f"{module}.ExperimentConfig",
+            "about": "the dataclass tree this skill's container merges every spec into "
+                     "(types, Optional, runtime defaults); read by tao-skills spec validate/build",
+            "root": root}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def canonical_schema(schema: dict) -> dict:
@@ -168,7 +240,7 @@ def selected(skill: str | None) -> list[GeneratedAction]:
 
 
 def planned_files(bank_root: Path, items: list[GeneratedAction], raw: dict[str, dict],
-                  version: str) -> dict[str, str]:
+                  version: str, trees: dict[str, dict] | None = None) -> dict[str, str]:
     """{path relative to the bank root: text} for every generated file, manifests included."""
     from tao_skill_bank.oi.overrides import apply_template_decisions
 
@@ -189,13 +261,20 @@ def planned_files(bank_root: Path, items: list[GeneratedAction], raw: dict[str, 
             "schema_sha256": _sha256(schema_text), "template_sha256": _sha256(template_text),
             "template_overrides": applied,
         }
+    config_entries: dict[str, dict] = {}
+    for skill, root in (trees or {}).items():
+        text = render_config_tree(skill, root, version)
+        files[f"skills/{skill}/{CONFIG_FILE}"] = text
+        config_entries[skill] = {"file": CONFIG_FILE, "generated_by": GENERATOR_COMMAND,
+                                 "source": f"{CONFIG_SOURCES[skill][0]}=={version}", "sha256": _sha256(text)}
     for skill, entries in manifest_entries.items():
         files[f"skills/{skill}/{MANIFEST}"] = render_manifest(bank_root / "skills" / skill / MANIFEST,
-                                                              skill, entries)
+                                                              skill, entries, config_entries.get(skill))
     return files
 
 
-def render_manifest(existing_path: Path, skill: str, generated: dict[str, dict]) -> str:
+def render_manifest(existing_path: Path, skill: str, generated: dict[str, dict],
+                    experiment_config: dict | None = None) -> str:
     """Merge generated entries into the skill's manifest, keeping hand-written entries."""
     actions: dict[str, dict] = {}
     if existing_path.is_file():
@@ -210,6 +289,8 @@ def render_manifest(existing_path: Path, skill: str, generated: dict[str, dict])
     actions.update(generated)
     manifest = {"skill": skill, "network": NETWORK,
                 "actions": {name: actions[name] for name in sorted(actions)}}
+    if experiment_config is not None:
+        manifest["experiment_config"] = experiment_config
     return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -228,7 +309,10 @@ def _plan(bank_root: Path, skill: str | None, cache_root: Path | None) -> dict[s
     version = tao_core_version(bank_root)
     python = schema_python(bank_root, cache_root)
     raw = generate_raw(python, sorted({i.action for i in items}))
-    return planned_files(bank_root, items, raw, version)
+    skills = sorted({i.skill for i in items if i.skill in CONFIG_SOURCES})
+    modules = config_trees(python, [CONFIG_SOURCES[s][1] for s in skills])
+    trees = {s: modules[CONFIG_SOURCES[s][1]] for s in skills}
+    return planned_files(bank_root, items, raw, version, trees)
 
 
 def regenerate(bank_root: Path, skill: str | None = None, cache_root: Path | None = None) -> RegenerateResult:
