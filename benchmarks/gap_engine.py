@@ -107,7 +107,7 @@ def sweep_ours(folder: Path, repeats: int = 20) -> float:
     import numpy as np
     from pyarrow import csv
 
-    from tao_skill_bank.gaps.engine import choose_threshold
+    from tao_skill_bank.gaps.maths import choose_threshold
 
     table = csv.read_csv(folder / "inference" / "inference.csv")
     scores = np.asarray(table.column("siamese_score").to_numpy(), dtype=np.float64)

@@ -18,15 +18,15 @@ from tao_skill_bank.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, UserError
 # (module, purpose) — order is the order shown in --help.
 COMMAND_MODULES: list[str] = [
     "tao_skill_bank.versions_cli",          # versions get|check|stamp
-    "tao_skill_bank.validate.cli",          # bank validate
-    "tao_skill_bank.gaps.engine_cli",       # gap_analysis vcn_aoi (container-compatible)
-    "tao_skill_bank.gaps.cli",              # gaps run|summary|spotcheck|report|example|package|check
+    "tao_skill_bank.validate.validate_cli",          # bank validate
+    "tao_skill_bank.gaps.gap_analysis_cli",       # gap_analysis vcn_aoi (container-compatible)
+    "tao_skill_bank.gaps.gaps_cli",              # gaps run|summary|spotcheck|report|example|package|check
     "tao_skill_bank.oi.schemas_cli",        # schemas regenerate
     "tao_skill_bank.oi.spec_cli",           # spec validate|build
     "tao_skill_bank.oi.automl_cli",         # automl route
     "tao_skill_bank.oi.checkpoint_cli",     # checkpoint resolve
     "tao_skill_bank.oi.dataset_cli",        # dataset check
-    "tao_skill_bank.container_cli",         # container run
+    "tao_skill_bank.oi.container_cli",       # container run
     "tao_skill_bank.evals.cli",             # evals run
 ]
 
@@ -54,21 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--traceback", action="store_true", help=argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
-        module = _load_command_module(module_name)
-        if module is not None:
-            module.register(subparsers)
+        importlib.import_module(module_name).register(subparsers)
     return parser
-
-
-def _load_command_module(module_name: str):
-    """Import a command module; a module not present in this build is skipped (the test suite
-    asserts every listed module exists, so a shipped build never skips one)."""
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:

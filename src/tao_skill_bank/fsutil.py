@@ -1,12 +1,12 @@
-"""Filesystem adapters: atomic writes and never-clobber folders.
+"""Filesystem adapters: atomic writes and file hashes.
 
 Outputs are written to a temporary sibling and renamed into place, so a crash or a bad input
-never leaves a half-written file; run folders are created with exist_ok=False so a previous
-run's results are never overwritten.
+never leaves a half-written file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from tao_skill_bank.errors import UserError
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -58,17 +57,6 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -
     return path
 
 
-def create_new_dir(path: str | os.PathLike) -> Path:
-    """Create a results folder that must not exist yet (never reuse a previous run's folder)."""
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=False)
-    except FileExistsError:
-        raise UserError("results folder already exists; refusing to overwrite a previous run",
-                        file=str(path), fix="choose a new --out folder or let the tool pick a timestamp")
-    return path
-
-
 def _final_mode(path: Path) -> int:
     """The replaced file's permissions, else what a plain open() would give (mkstemp makes 0600,
     which would hide results from other users and drop a script's executable bit)."""
@@ -85,3 +73,13 @@ def _silent_unlink(path: str | os.PathLike) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    """Hex sha256 of a file, read in chunks (hashlib releases the GIL, so a thread can hash
+    while another computes)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

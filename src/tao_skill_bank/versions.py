@@ -10,11 +10,11 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
+from tao_skill_bank.findings import Finding
 
 VERSIONS_FILE = "versions.yaml"
 SCHEMA_FILE = Path("schemas") / "versions.schema.json"
@@ -193,15 +193,16 @@ def _pin_scanned_files(bank_root: Path) -> list[Path]:
     return sorted(files)
 
 
-@dataclass(frozen=True)
-class Finding:
-    file: str
-    line: int
-    problem: str
-    fix: str
+RULE = "versions"
 
-    def as_dict(self) -> dict:
-        return {"file": self.file, "line": self.line, "problem": self.problem, "fix": self.fix}
+
+def finding(file: str, line: int, problem: str, fix: str) -> Finding:
+    return Finding(file, RULE, problem, fix, line=line)
+
+
+def finding_dict(item: Finding) -> dict:
+    """The `versions check --json` view of a finding (its documented keys)."""
+    return {"file": item.file, "line": item.line, "problem": item.message, "fix": item.fix}
 
 
 def _tag_for_line(lines: list[str], index: int) -> str | None:
@@ -226,7 +227,7 @@ def check_text(text: str, versions: dict, file: str) -> list[Finding]:
         key = _tag_for_line(lines, i)
         if key is None:
             for match in tao_images:
-                findings.append(Finding(file, i + 1, f"untagged TAO image '{match.group(0)}'",
+                findings.append(finding(file, i + 1, f"untagged TAO image '{match.group(0)}'",
                                         "add `versions-key: images.tao_toolkit.<name>` on this line "
                                         "or the line above, or use $(tao-skills versions get KEY)"))
             continue
@@ -234,7 +235,7 @@ def check_text(text: str, versions: dict, file: str) -> list[Finding]:
             continue  # tag on the previous line belongs to that line's literal
         expected = flat.get(key)
         if not isinstance(expected, str):
-            findings.append(Finding(file, i + 1, f"versions-key '{key}' is not in versions.yaml",
+            findings.append(finding(file, i + 1, f"versions-key '{key}' is not in versions.yaml",
                                     "use an existing key (tao-skills versions get KEY lists the nearest)"))
             continue
         literals = [m.group(0) for m in IMAGE_LITERAL_RE.finditer(_strip_tag(line))]
@@ -242,7 +243,7 @@ def check_text(text: str, versions: dict, file: str) -> list[Finding]:
             continue
         for literal in literals:
             if literal != expected:
-                findings.append(Finding(file, i + 1, f"'{literal}' drifted from {key} = '{expected}'",
+                findings.append(finding(file, i + 1, f"'{literal}' drifted from {key} = '{expected}'",
                                         "run `tao-skills versions stamp`"))
     return findings
 
@@ -282,9 +283,9 @@ def scanned_files(bank_root: Path) -> list[Path]:
 
 def check_bank(bank_root: Path) -> list[Finding]:
     versions = load_versions(bank_root)
-    findings = [Finding(VERSIONS_FILE, 0, msg, "fix versions.yaml to match schemas/versions.schema.json")
+    findings = [finding(VERSIONS_FILE, 0, msg, "fix versions.yaml to match schemas/versions.schema.json")
                 for msg in schema_errors(versions, bank_root)]
-    findings.extend(Finding(*item) for item in release_mismatches(bank_root, versions))
+    findings.extend(finding(*item) for item in release_mismatches(bank_root, versions))
     for path in scanned_files(bank_root):
         text = path.read_text(encoding="utf-8", errors="replace")
         findings.extend(check_text(text, versions, str(path.relative_to(bank_root))))

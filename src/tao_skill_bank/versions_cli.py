@@ -32,13 +32,13 @@ def _get(args) -> int:
 def _check(args) -> int:
     from tao_skill_bank.bank import find_bank_root
     from tao_skill_bank.errors import EXIT_FINDINGS
-    from tao_skill_bank.versions import check_bank
+    from tao_skill_bank.versions import check_bank, finding_dict
 
     root = find_bank_root(args.bank)
     findings = check_bank(root)
-    text = "\n".join(f"{f.file}:{f.line}: {f.problem} — fix: {f.fix}" for f in findings) or \
+    text = "\n".join(f"{f.file}:{f.line}: {f.message} — fix: {f.fix}" for f in findings) or \
         "versions: OK (no drift, no untagged TAO images)"
-    emit(args, {"ok": not findings, "findings": [f.as_dict() for f in findings]}, text)
+    emit(args, {"ok": not findings, "findings": [finding_dict(f) for f in findings]}, text)
     return EXIT_FINDINGS if findings else 0
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import support
 from tao_skill_bank.errors import UserError
-from tao_skill_bank.gaps import artifacts
+from tao_skill_bank.gaps import artifacts, results
 from tao_skill_bank.gaps.config import GapConfig
 
 SCHEMA = json.loads((support.REPO_ROOT / "schemas" / "gap_metrics.schema.json").read_text())
@@ -145,7 +145,7 @@ def test_complete_artifacts_fills_what_the_container_does_not_write(experiment):
     assert sorted(result.written) == ["metrics.json", "threshold.txt"]
     assert (folder / "kpi_gaps.parquet").read_bytes() == b"container's parquet"  # kept as the container wrote it
     assert (folder / "threshold.txt").read_text() == "0.5"
-    metrics = artifacts.load_metrics(folder)
+    metrics = results.load_metrics(folder)
     jsonschema.Draft202012Validator(SCHEMA).validate(metrics)
     assert metrics["engine"] == "docker"
     with pytest.raises(UserError, match="completed before"):
@@ -170,13 +170,13 @@ def test_complete_artifacts_after_unreachable_container(tmp_path, gap_cases):
 
 def test_load_metrics_errors(tmp_path):
     with pytest.raises(UserError, match="metrics.json not found"):
-        artifacts.load_metrics(tmp_path)
+        results.load_metrics(tmp_path)
     (tmp_path / "unreachable_kpi.txt").write_text("x")
     with pytest.raises(UserError, match="unreachable_kpi.txt"):
-        artifacts.load_metrics(tmp_path)
+        results.load_metrics(tmp_path)
     (tmp_path / "metrics.json").write_text("{")
     with pytest.raises(UserError, match="not valid JSON"):
-        artifacts.load_metrics(tmp_path)
+        results.load_metrics(tmp_path)
 
 
 def test_metrics_json_is_finite_and_schema_rejects_missing_keys(experiment):

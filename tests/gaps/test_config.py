@@ -8,6 +8,7 @@ import yaml
 
 from tao_skill_bank.errors import UserError
 from tao_skill_bank.gaps import config as gc
+from tao_skill_bank.gaps import inputs
 
 REQUIRED = ["inference_results_dir=/in", "train_config=/t.yaml", "results_dir=/out"]
 
@@ -83,12 +84,12 @@ def test_train_config_dict_keeps_yaml_order_not_index_order(tmp_path):
     path = tmp_path / "train.yaml"
     path.write_text("dataset:\n  classify:\n    input_map:\n      WhiteLight: 0\n      LowAngleLight: 3\n"
                     "      SolderLight: 1\n    image_ext: .jpg\n")
-    info = gc.read_train_config(path)
+    info = inputs.read_train_config(path)
     assert info.lightings == ["WhiteLight", "LowAngleLight", "SolderLight"] and info.image_ext == ".jpg"
 
 
 def test_train_config_list_input_map(tmp_path):
-    assert gc.read_train_config(_train(tmp_path, {"input_map": ["B", "A"], "image_ext": ".png"})).lightings == ["B", "A"]
+    assert inputs.read_train_config(_train(tmp_path, {"input_map": ["B", "A"], "image_ext": ".png"})).lightings == ["B", "A"]
 
 
 @pytest.mark.parametrize("classify, field", [
@@ -98,13 +99,13 @@ def test_train_config_list_input_map(tmp_path):
 ])
 def test_train_config_missing_fields(tmp_path, classify, field):
     with pytest.raises(UserError) as err:
-        gc.read_train_config(_train(tmp_path, classify))
+        inputs.read_train_config(_train(tmp_path, classify))
     assert err.value.field == field and err.value.file.endswith("train.yaml")
 
 
 def test_train_config_missing_file(tmp_path):
     with pytest.raises(UserError, match="not found"):
-        gc.read_train_config(tmp_path / "nope.yaml")
+        inputs.read_train_config(tmp_path / "nope.yaml")
 
 
 def _csv(tmp_path, text):
@@ -117,7 +118,7 @@ def _csv(tmp_path, text):
 def test_reads_ids_as_text_and_scores_as_float(tmp_path):
     folder = _csv(tmp_path, "input_path,object_name,label,siamese_score,other\n"
                             "0007,0001,PASS,0.25,z\nd,2,SCRATCH,0.5,z\n")
-    frame, column = gc.read_inference_csv(folder)
+    frame, column = inputs.read_inference_csv(folder)
     assert column == "siamese_score"
     assert frame["object_name"].tolist() == ["0001", "2"] and frame["input_path"].tolist() == ["0007", "d"]
     assert frame["label"].tolist() == ["PASS", "SCRATCH"]
@@ -126,14 +127,14 @@ def test_reads_ids_as_text_and_scores_as_float(tmp_path):
 
 def test_utf8_bom_and_labels_that_only_look_missing(tmp_path):
     folder = _csv(tmp_path, "\ufeffinput_path,object_name,label,siamese_score\nd,o, NA ,0.1\nd,p,n/a ,0.2\n")
-    frame, _ = gc.read_inference_csv(folder)
+    frame, _ = inputs.read_inference_csv(folder)
     assert frame["label"].tolist() == [" NA ", "n/a "]  # pandas keeps these as text too
 
 
 def test_deploy_output_score_column_is_accepted(tmp_path, caplog):
     folder = _csv(tmp_path, "input_path,object_name,label,output_score\nd,o,PASS,0.1\n")
     with caplog.at_level("INFO"):
-        frame, column = gc.read_inference_csv(folder)
+        frame, column = inputs.read_inference_csv(folder)
     assert column == "output_score" and list(frame.columns)[-1] == "siamese_score"
     assert "output_score" in caplog.text
 
@@ -156,7 +157,7 @@ def test_deploy_output_score_column_is_accepted(tmp_path, caplog):
 def test_bad_csv_is_one_clear_error(tmp_path, text, field, needles):
     folder = _csv(tmp_path, text)
     with pytest.raises(UserError) as err:
-        gc.read_inference_csv(folder)
+        inputs.read_inference_csv(folder)
     assert err.value.field == field, err.value.one_line()
     assert err.value.file.endswith("inference.csv")
     for needle in needles:
@@ -165,7 +166,7 @@ def test_bad_csv_is_one_clear_error(tmp_path, text, field, needles):
 
 def test_missing_folder_and_missing_csv(tmp_path):
     with pytest.raises(UserError, match="folder not found"):
-        gc.read_inference_csv(tmp_path / "nope")
+        inputs.read_inference_csv(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="inference.csv not found"):
-        gc.read_inference_csv(tmp_path / "empty")
+        inputs.read_inference_csv(tmp_path / "empty")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from support import assert_one_line_error, run_cli
-from tao_skill_bank.gaps.config import read_train_config
+from tao_skill_bank.gaps.inputs import read_train_config
 from tao_skill_bank.gaps.example import LIGHTINGS, ExampleConfig, create_example, generate_samples
 
 

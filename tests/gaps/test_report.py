@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from support import assert_one_line_error, fill_example_verdicts, gap_example_run, run_cli
-from tao_skill_bank.gaps.report import ABRIDGED_SECTIONS, SECTIONS, experiment_name_for, word_count
+from tao_skill_bank.gaps.contract import ABRIDGED_SECTIONS, SECTIONS
+from tao_skill_bank.gaps.report import experiment_name_for, word_count
 
 
 def _sections(text):
@@ -103,7 +104,7 @@ def test_filled_report_length_and_the_report_check_accepts_it(example_run):
     (out / "RCA_Report.md").write_text(text)
     try:
         check = reportcheck.check_results_dir(out)
-        assert check.ok, [f.line() for f in check.findings]
+        assert check.ok, [f.brief() for f in check.findings]
     finally:
         (out / "RCA_Report.md").unlink()
 

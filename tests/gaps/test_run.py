@@ -240,7 +240,7 @@ def test_partial_missing_images_warn_but_run(small_exp, caplog):
 
 
 def test_deploy_csv_with_output_score_is_accepted(tmp_path):
-    from tao_skill_bank.gaps.config import choose_score_column
+    from tao_skill_bank.gaps.inputs import choose_score_column
 
     exp = tmp_path / "exp"
     create_example(exp, ExampleConfig(n_samples=150))
@@ -255,7 +255,7 @@ def test_deploy_csv_with_output_score_is_accepted(tmp_path):
 
 
 def test_nan_scores_stop_the_run_before_any_folder_exists(tmp_path):
-    from tao_skill_bank.gaps.config import read_inference_table
+    from tao_skill_bank.gaps.inputs import read_inference_table
 
     exp = tmp_path / "exp"
     create_example(exp, ExampleConfig(n_samples=50))

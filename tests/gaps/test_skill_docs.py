@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from support import REPO_ROOT
-from tao_skill_bank.gaps.report import ABRIDGED_SECTIONS, SECTIONS
+from tao_skill_bank.gaps.contract import ABRIDGED_SECTIONS, SECTIONS
 
 SKILL = REPO_ROOT / "skills" / "tao-analyze-gaps-visual-changenet"
 ALLOWED_KEYS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}

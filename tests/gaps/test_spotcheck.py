@@ -10,7 +10,8 @@ from PIL import Image
 
 from support import assert_one_line_error, gap_example_run, run_cli
 from tao_skill_bank.errors import UserError
-from tao_skill_bank.gaps.spotcheck import ALLOWED_VERDICTS, has_verdicts, run_spotcheck, sample_key, select_spotcheck
+from tao_skill_bank.gaps.contract import VERDICTS as ALLOWED_VERDICTS
+from tao_skill_bank.gaps.spotcheck import has_verdicts, run_spotcheck, sample_key, select_spotcheck
 
 L = ["Low", "Solder"]
 

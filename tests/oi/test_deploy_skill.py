@@ -13,7 +13,7 @@ from support import REPO_ROOT
 from tao_skill_bank.oi.deploy_rules import VALID_DATA_TYPES
 from tao_skill_bank.oi.jsonschema_translate import to_json_schema
 from tao_skill_bank.oi.skillinfo import load_skill_info
-from tao_skill_bank.oi.spec import get_dotted
+from tao_skill_bank.oi.specdoc import get_dotted
 
 DEPLOY = REPO_ROOT / "skills" / "tao-deploy-optical-inspection"
 TRAIN = REPO_ROOT / "skills" / "tao-train-optical-inspection"

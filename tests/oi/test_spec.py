@@ -8,8 +8,8 @@ import yaml
 
 from support import REPO_ROOT
 from tao_skill_bank.errors import UserError
-from tao_skill_bank.oi.spec import (SpecInvalid, build_spec, build_spec_report, get_dotted,
-                                    parse_set_values, set_dotted, validate_spec)
+from tao_skill_bank.oi.spec import build_spec, build_spec_report, validate_spec
+from tao_skill_bank.oi.specdoc import SpecInvalid, get_dotted, parse_set_values, set_dotted
 
 TRAIN = REPO_ROOT / "skills" / "tao-train-optical-inspection"
 DEPLOY = REPO_ROOT / "skills" / "tao-deploy-optical-inspection"

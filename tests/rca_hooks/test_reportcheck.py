@@ -10,7 +10,7 @@ from tao_skill_bank.rca_hooks.reportcheck import (ABRIDGED_SECTIONS, check_label
 
 
 def checks_failing(out) -> set[str]:
-    return {f.check for f in check_results_dir(out).findings}
+    return {f.rule for f in check_results_dir(out).findings}
 
 
 def test_complete_report_passes(results_dir):
@@ -24,26 +24,26 @@ def test_missing_and_reordered_sections(results_dir):
     report = results_dir / "RCA_Report.md"
     text = report.read_text()
     report.write_text(text.replace("## 6. Per-Label Breakdown", "## 6. Labels"))
-    assert "## 6. Per-Label Breakdown" in check_results_dir(results_dir).findings[0].problem
+    assert "## 6. Per-Label Breakdown" in check_results_dir(results_dir).findings[0].message
     swapped = text.replace("## 1. Verdict", "## TMP").replace("## 7. Recommended Actions", "## 1. Verdict") \
         .replace("## TMP", "## 7. Recommended Actions")
     report.write_text(swapped)
-    assert any(f.problem == "sections are out of order" for f in check_results_dir(results_dir).findings)
+    assert any(f.message == "sections are out of order" for f in check_results_dir(results_dir).findings)
 
 
 @pytest.mark.parametrize("filler,expected", [(200, "below 1000"), (1700, "above 1800")])
 def test_word_range(results_dir, filler, expected):
     (results_dir / "RCA_Report.md").write_text(report_text(filler_words=filler))
-    findings = [f for f in check_results_dir(results_dir).findings if f.check == "length"]
-    assert findings and expected in findings[0].problem
+    findings = [f for f in check_results_dir(results_dir).findings if f.rule == "length"]
+    assert findings and expected in findings[0].message
 
 
 def test_threshold_quote_must_match_threshold_txt():
     text = report_text(threshold_quote="0.4322")
     assert check_threshold_quote(text, THRESHOLD) == []           # rounded to the quoted precision
     wrong = check_threshold_quote(report_text(threshold_quote="0.45"), THRESHOLD)
-    assert wrong and "0.45" in wrong[0].problem and repr(THRESHOLD) in wrong[0].fix
-    assert check_threshold_quote(report_text(threshold_quote="about half"), THRESHOLD)[0].check == "threshold"
+    assert wrong and "0.45" in wrong[0].message and repr(THRESHOLD) in wrong[0].fix
+    assert check_threshold_quote(report_text(threshold_quote="about half"), THRESHOLD)[0].rule == "threshold"
     assert not quote_matches("0.4", THRESHOLD)                     # one decimal is too coarse to count
 
 
@@ -52,15 +52,15 @@ def test_every_label_needs_its_count_as_an_exact_token():
     assert check_label_counts("| PASS | 14 |\n| NO_PASS | 5 |", counts) == []
     # PASS appears only inside NO_PASS on the line with 14: not satisfied.
     missing = check_label_counts("| NO_PASS | 14 |\n| NO_PASS | 5 |", counts)
-    assert missing and "PASS (14)" in missing[0].problem and "NO_PASS (5)" not in missing[0].problem
+    assert missing and "PASS (14)" in missing[0].message and "NO_PASS (5)" not in missing[0].message
     assert check_label_counts("| PASS | 140 |\n| NO_PASS | 5 |", counts)  # 14 is not 140
     assert check_label_counts("| PASS | 1,400 |", {"PASS": ({"PASS"}, 1400)}) == []
 
 
 def test_label_counts_come_from_inference_csv(results_dir):
     (results_dir / "RCA_Report.md").write_text(report_text(label_counts={"PASS": 14, "NO_PASS": 5}))
-    findings = [f for f in check_results_dir(results_dir).findings if f.check == "labels"]
-    assert findings and "SOLDER_BRIDGE (3)" in findings[0].problem
+    findings = [f for f in check_results_dir(results_dir).findings if f.rule == "labels"]
+    assert findings and "SOLDER_BRIDGE (3)" in findings[0].message
 
 
 def test_spot_check_rows_verdicts_and_images(results_dir):
@@ -70,7 +70,7 @@ def test_spot_check_rows_verdicts_and_images(results_dir):
     rows[6] = rows[6].replace("sample_06.png", "missing.png")
     rows[7] = rows[7].replace("rca_images/sample_07.png", "rca_images/../threshold.txt")
     (results_dir / "RCA_Report.md").write_text(report_text(spot_rows=rows[:9] + rows[7:8] + rows[9:]))
-    problems = [f.problem for f in check_results_dir(results_dir).findings if f.check == "spot check"]
+    problems = [f.message for f in check_results_dir(results_dir).findings if f.rule == "spot check"]
     assert "## 5. Visual Spot Check has 11 table rows, expected 10" in problems
     assert "row 3 has 2 verdicts (data quality, systematic)" in problems
     assert "row 5 has 0 verdicts (none)" in problems
@@ -81,8 +81,8 @@ def test_spot_check_rows_verdicts_and_images(results_dir):
 def test_missing_artifacts_are_listed(results_dir):
     (results_dir / "kpi_gaps.parquet").unlink()
     shutil.rmtree(results_dir / "rca_images")
-    artifacts = [f for f in check_results_dir(results_dir).findings if f.check == "artifacts"]
-    assert artifacts and "kpi_gaps.parquet" in artifacts[0].problem and "rca_images/" in artifacts[0].problem
+    artifacts = [f for f in check_results_dir(results_dir).findings if f.rule == "artifacts"]
+    assert artifacts and "kpi_gaps.parquet" in artifacts[0].message and "rca_images/" in artifacts[0].message
 
 
 def test_abridged_report_when_kpi_unreachable(results_dir):
@@ -101,9 +101,9 @@ def test_abridged_report_when_kpi_unreachable(results_dir):
 def test_missing_report_and_csv(results_dir, tmp_path):
     (results_dir / "run_record.json").write_text("{}")
     (results_dir / "vcn_aoi_spec.yaml").write_text(f"inference_results_dir: {tmp_path / 'nowhere'}\n")
-    assert any("cannot read" in f.problem for f in check_results_dir(results_dir).findings if f.check == "labels")
+    assert any("cannot read" in f.message for f in check_results_dir(results_dir).findings if f.rule == "labels")
     (results_dir / "RCA_Report.md").unlink()
-    assert [f.check for f in check_results_dir(results_dir).findings] == ["report"]
+    assert [f.rule for f in check_results_dir(results_dir).findings] == ["report"]
 
 
 @pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
@@ -113,5 +113,5 @@ def test_inference_csv_that_is_not_a_regular_file_is_a_finding_not_a_hang(result
         special = str(tmp_path / "inference.csv")
         os.mkfifo(special)
     (results_dir / "run_record.json").write_text(json.dumps({"inference_csv": special}))
-    labels = [f for f in check_results_dir(results_dir).findings if f.check == "labels"]
-    assert len(labels) == 1 and "not a regular file" in labels[0].problem
+    labels = [f for f in check_results_dir(results_dir).findings if f.rule == "labels"]
+    assert len(labels) == 1 and "not a regular file" in labels[0].message

@@ -42,12 +42,12 @@ def test_other_commands_are_not(command):
 ])
 def test_known_failures_get_a_fix(output, expected):
     found = diagnose(DOCKER_OK, output, PINNED)
-    assert len(found) == 1 and expected in found[0].problem and found[0].fix
+    assert len(found) == 1 and expected in found[0].message and found[0].fix
 
 
 def test_command_line_mistakes_are_flagged_before_any_output():
     bad = "docker run --gpus all --user 1000:1000 nvcr.io/nvidia/tao/tao-toolkit:6.0.0-data-services gap_analysis vcn_aoi results_dir=/o"
-    problems = " | ".join(d.problem for d in diagnose(bad, "", PINNED))
+    problems = " | ".join(d.message for d in diagnose(bad, "", PINNED))
     assert "--user" in problems and "-e <spec>" in problems and "top_k_per_label" in problems
     assert f"differs from versions.yaml ({PINNED})" in problems
     assert diagnose(DOCKER_OK, "threshold: 0.43\n", PINNED) == []

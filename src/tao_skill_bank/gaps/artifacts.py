@@ -8,7 +8,6 @@ is written atomically, and a folder that already holds results is refused.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -16,19 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from tao_skill_bank.errors import UserError
-from tao_skill_bank.gaps.config import GapConfig, InferenceTable, TrainInfo, dictionary_codes, float_values, \
-    label_codes, read_inference_table, read_train_config
+from tao_skill_bank.gaps.config import GapConfig
+from tao_skill_bank.gaps.contract import (BREAKDOWN, METRICS, METRICS_SCHEMA_VERSION, PARQUET, PARQUET_COLUMNS,
+                                          THRESHOLD, UNREACHABLE, present_artifacts)
+from tao_skill_bank.gaps.inputs import (InferenceTable, TrainInfo, dictionary_codes, float_values, label_codes,
+                                        read_inference_table, read_train_config)
 
 log = logging.getLogger(__name__)
 
-PARQUET = "kpi_gaps.parquet"
-THRESHOLD = "threshold.txt"
-BREAKDOWN = "weak_samples_breakdown.txt"
-METRICS = "metrics.json"
-UNREACHABLE = "unreachable_kpi.txt"
-RESULT_FILES = (PARQUET, THRESHOLD, BREAKDOWN, METRICS, UNREACHABLE)
-METRICS_SCHEMA_VERSION = 1
-PARQUET_COLUMNS = ("filepath", "label", "siamese_score", "weakness")
 
 
 @dataclass
@@ -76,7 +70,7 @@ class Analysis:
 
 
 def refuse_existing_results(results_dir: Path) -> None:
-    present = [name for name in RESULT_FILES if (results_dir / name).exists()]
+    present = present_artifacts(results_dir)
     if present:
         raise UserError(f"already holds results ({', '.join(present)}); refusing to overwrite a previous run",
                         file=str(results_dir), field="results_dir",
@@ -87,7 +81,7 @@ def compute(config: GapConfig, engine_name: str, container_threshold: float | No
     """Read the inputs and compute every artifact in memory (no writes)."""
     import pyarrow as pa
 
-    from tao_skill_bank.gaps import engine
+    from tao_skill_bank.gaps import maths
 
     train = read_train_config(config.train_config)
     inference = read_inference_table(config.inference_results_dir)
@@ -95,20 +89,20 @@ def compute(config: GapConfig, engine_name: str, container_threshold: float | No
     scores = float_values(table.column("siamese_score"))
     labels = _Labels.of(table.column("label"))
     chosen = _choose_threshold(config, scores, labels.is_pass, container_threshold)
-    if isinstance(chosen, engine.Unreachable):
+    if isinstance(chosen, maths.Unreachable):
         return Analysis(inference, train, None, "swept", None, _unreachable_text(chosen, inference), None, None)
     threshold, source, candidates = chosen
-    confusion = engine.confusion_at(scores, labels.is_pass, threshold)
+    confusion = maths.confusion_at(scores, labels.is_pass, threshold)
     precision, recall, f1 = confusion.rates()
 
-    weakness = engine.weakness(scores, labels.is_pass, threshold)
-    groups = engine.LabelGroups.build(labels.ids, labels.names)
-    kept = engine.top_k_per_label(weakness, groups, config.top_k_per_label)
+    weakness = maths.weakness(scores, labels.is_pass, threshold)
+    groups = maths.LabelGroups.build(labels.ids, labels.names)
+    kept = maths.top_k_per_label(weakness, groups, config.top_k_per_label)
     _refuse_escaping_paths(config, inference, kept)
     kept_weakness = weakness[kept]
-    breakdown = engine.breakdown_text(threshold, config.top_k_per_label, len(scores),
+    breakdown = maths.breakdown_text(threshold, config.top_k_per_label, len(scores),
                                       [labels.names[g] for g in labels.ids[kept]], kept_weakness)
-    columns = engine.expand_per_lighting(
+    columns = maths.expand_per_lighting(
         _texts(table.column("input_path"), kept), _texts(table.column("object_name"), kept),
         [labels.raw[c] for c in labels.codes[kept]], scores[kept], kept_weakness, train.lightings,
         train.image_ext, config.kpi_media_path)
@@ -121,7 +115,7 @@ def compute(config: GapConfig, engine_name: str, container_threshold: float | No
                "top_k_per_label": config.top_k_per_label, "score_column": inference.score_column,
                "precision": precision, "recall": recall, "f1": f1, "confusion": confusion.as_dict(),
                "candidates": candidates, "n_samples": len(scores), "n_pass": n_pass,
-               "n_no_pass": len(scores) - n_pass, "per_label": engine.per_label_stats(weakness, groups),
+               "n_no_pass": len(scores) - n_pass, "per_label": maths.per_label_stats(weakness, groups),
                "kept_samples": int(len(kept)), "kept_rows": gaps.num_rows,
                "lightings": list(train.lightings), "image_ext": train.image_ext}
     return Analysis(inference, train, threshold, source, metrics, None, breakdown, gaps)
@@ -141,7 +135,7 @@ class _Labels:
     def of(cls, column) -> "_Labels":
         import numpy as np
 
-        from tao_skill_bank.gaps.engine import PASS, normalise_label
+        from tao_skill_bank.gaps.contract import PASS, normalise_label
 
         codes, raw = label_codes(column)
         group_of: dict[str, int] = {}
@@ -153,20 +147,20 @@ class _Labels:
 
 
 def _choose_threshold(config: GapConfig, scores, is_pass, container_threshold: float | None):
-    """(threshold, swept|pinned, candidate counts), or engine.Unreachable."""
-    from tao_skill_bank.gaps import engine
+    """(threshold, swept|pinned, candidate counts), or maths.Unreachable."""
+    from tao_skill_bank.gaps import maths
 
     if not config.swept:
         threshold = float(config.threshold)
-        confusion = engine.confusion_at(scores, is_pass, threshold)
+        confusion = maths.confusion_at(scores, is_pass, threshold)
         recall = confusion.rates()[1]
-        met = confusion.tp + confusion.fn > 0 and recall >= config.min_recall - engine.RECALL_TOLERANCE
+        met = confusion.tp + confusion.fn > 0 and recall >= config.min_recall - maths.RECALL_TOLERANCE
         if not met:
             log.warning("pinned threshold %r gives NO_PASS recall %r, below min_recall=%r", threshold, recall,
                         config.min_recall)
         return threshold, "pinned", {"evaluated": 1, "meeting_target": int(met)}
-    choice = engine.choose_threshold(scores, is_pass, config.min_recall)
-    if isinstance(choice, engine.Unreachable):
+    choice = maths.choose_threshold(scores, is_pass, config.min_recall)
+    if isinstance(choice, maths.Unreachable):
         return choice
     threshold = choice.threshold
     if container_threshold is not None and container_threshold != threshold:
@@ -213,7 +207,7 @@ def _string_array(values: list[str]):
 
 def _refuse_escaping_paths(config: GapConfig, inference: InferenceTable, kept) -> None:
     """input_path/object_name of the samples we emit must stay under kpi_media_path."""
-    from tao_skill_bank.gaps.engine import escaping_paths
+    from tao_skill_bank.gaps.maths import escaping_paths
 
     checks = [("object_name", _texts(inference.table.column("object_name"), kept), False)]
     if config.kpi_media_path:
@@ -315,16 +309,3 @@ def _read_threshold(path: Path) -> float | None:
     if not math.isfinite(value):
         raise UserError("not a finite number", file=str(path), field="threshold", fix="rerun into a new results_dir")
     return value
-
-
-def load_metrics(results_dir: str | Path) -> dict:
-    path = Path(results_dir) / METRICS
-    if not path.is_file():
-        hint = "the KPI was unreachable: read unreachable_kpi.txt" if (Path(results_dir) / UNREACHABLE).is_file() \
-            else "run `tao-skills gap_analysis vcn_aoi ...` into this folder first"
-        raise UserError("metrics.json not found", file=str(path), field="metrics.json", fix=hint)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"not valid JSON ({exc.msg} at line {exc.lineno})", file=str(path), field="metrics.json",
-                        fix="rerun the gap analysis into a new results_dir")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from tao_skill_bank.gaps.contract import is_pass
+
 PANEL_WIDTH = 720
 PANEL_HEIGHT = 110
 MARGIN_LEFT = 150
@@ -57,7 +59,7 @@ def score_histograms(scores_by_label: Mapping[str, Sequence[float]], low: float,
 
 def order_labels(labels: Sequence[str]) -> list[str]:
     """PASS first, then defects alphabetically — the same order in every plot."""
-    return sorted(labels, key=lambda l: (l.strip().upper() != "PASS", l))
+    return sorted(labels, key=lambda l: (not is_pass(l), l))
 
 
 def draw_score_distribution(scores_by_label: Mapping[str, Sequence[float]], threshold: float | None,
@@ -90,7 +92,7 @@ def draw_score_distribution(scores_by_label: Mapping[str, Sequence[float]], thre
         draw.text((8, top + 24), f"n={hist.total}", fill=(90, 90, 90), font=font)
         peak = max(hist.counts) or 1
         draw.text((8, top + 40), f"peak bin={peak}", fill=(90, 90, 90), font=font)
-        colour = PASS_COLOUR if hist.label.strip().upper() == "PASS" else DEFECT_COLOUR
+        colour = PASS_COLOUR if is_pass(hist.label) else DEFECT_COLOUR
         usable = bottom - top - 6
         for index, count in enumerate(hist.counts):
             if count == 0:

@@ -14,19 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from tao_skill_bank.errors import UserError
-from tao_skill_bank.output import add_json_flag, emit
+from tao_skill_bank.gaps.contract import (DRAFT_REPORT, METRICS, PARQUET_COLUMNS, REPORT, SCORE_PLOT, SPOTCHECK,
+                                          VERDICTS, is_pass)
 
 SKILL = "tao-analyze-gaps-visual-changenet"
 TEMPLATE = "references/report_template.md.j2"
-DRAFT = "RCA_Report.draft.md"
-FINAL = "RCA_Report.md"
 TOP_ROWS_PER_LABEL = 5  # rows shown per label in the report; the full list is the parquet
 
-SECTIONS = ("## 1. Verdict", "## 2. Threshold Selection", "## 3. Weakness Distribution",
-            "## 4. Top-K Weakest Samples", "## 5. Visual Spot Check", "## 6. Per-Label Breakdown",
-            "## 7. Recommended Actions")
-ABRIDGED_SECTIONS = ("## 1. Verdict", "## 2. Threshold Selection", "## 3. KPI Unreachable",
-                     "## 4. Recommended Actions")
 
 
 def experiment_name_for(results_dir: Path) -> str:
@@ -34,10 +28,6 @@ def experiment_name_for(results_dir: Path) -> str:
     if results_dir.parent.name == "rca_results":
         return results_dir.parent.parent.name
     return results_dir.name
-
-
-def _is_pass(label: str) -> bool:
-    return str(label).strip().upper() == "PASS"
 
 
 def _per_label_rows(metrics: dict) -> list[dict]:
@@ -48,7 +38,7 @@ def _per_label_rows(metrics: dict) -> list[dict]:
                      "median": stats["median_weakness"], "max": stats["max_weakness"],
                      "misclassified": int(stats["n_misclassified"]),
                      "pct_misclassified": 100.0 * int(stats["n_misclassified"]) / total if total else 0.0})
-    rows.sort(key=lambda r: (not _is_pass(r["label"]), r["label"]))
+    rows.sort(key=lambda r: (not is_pass(r["label"]), r["label"]))
     return rows
 
 
@@ -58,7 +48,7 @@ def _top_rows(samples: list[dict]) -> list[dict]:
     for sample in samples:
         by_label.setdefault(sample["label"], []).append(sample)
     out = []
-    for label in sorted(by_label, key=lambda l: (not _is_pass(l), l)):
+    for label in sorted(by_label, key=lambda l: (not is_pass(l), l)):
         members = sorted(by_label[label], key=lambda s: -s["weakness"])
         out.append({"label": label, "n_samples": len(members), "rows": members[:TOP_ROWS_PER_LABEL]})
     return out
@@ -73,7 +63,7 @@ def _breakdown_rows(rows: list[dict], n_lightings: int) -> list[dict]:
         entry["misclassified_rows"] += float(row["weakness"]) > 0
     total = sum(e["rows"] for e in per.values()) or 1
     out = []
-    for entry in sorted(per.values(), key=lambda e: (not _is_pass(e["label"]), e["label"])):
+    for entry in sorted(per.values(), key=lambda e: (not is_pass(e["label"]), e["label"])):
         samples = entry["rows"] // max(1, n_lightings)
         misclassified = entry["misclassified_rows"] // max(1, n_lightings)
         out.append({**entry, "samples": samples, "misclassified": misclassified,
@@ -106,7 +96,7 @@ def report_context(folder, rows: list[dict] | None, spotcheck: dict | None, expe
         return ctx
     if not metrics:
         raise UserError("metrics.json is missing; the report needs it for every number",
-                        file=str(folder.path / "metrics.json"),
+                        file=str(folder.path / METRICS),
                         fix="rerun with `tao-skills gaps run` (it completes the artifacts after a container run)")
     confusion = metrics["confusion"]
     lightings = list(metrics.get("lightings") or [])
@@ -119,7 +109,7 @@ def report_context(folder, rows: list[dict] | None, spotcheck: dict | None, expe
         if entry.get("verdict"):
             verdicts.setdefault(str(entry["verdict"]).strip().lower(), []).append(entry)
     per_label = _per_label_rows(metrics)
-    defects = [r for r in per_label if not _is_pass(r["label"])]
+    defects = [r for r in per_label if not is_pass(r["label"])]
     n_pass, n_no_pass = int(metrics["n_pass"]), int(metrics["n_no_pass"])
     ctx.update({
         "c": confusion,
@@ -132,7 +122,7 @@ def report_context(folder, rows: list[dict] | None, spotcheck: dict | None, expe
         "false_alarm_rate": 100.0 * confusion["fp"] / n_pass if n_pass else 0.0,
         "escape_rate": 100.0 * confusion["fn"] / n_no_pass if n_no_pass else 0.0,
         "per_label": per_label,
-        "pass_row": next((r for r in per_label if _is_pass(r["label"])), None),
+        "pass_row": next((r for r in per_label if is_pass(r["label"])), None),
         "worst_defect": max(defects, key=lambda r: (r["max"], r["label"])) if defects else None,
         "lightings": lightings, "n_lightings": n_lightings, "image_ext": metrics.get("image_ext", ""),
         "kept_samples": int(metrics.get("kept_samples", len(samples))),
@@ -144,7 +134,7 @@ def report_context(folder, rows: list[dict] | None, spotcheck: dict | None, expe
         "spot": spot,
         "spot_pending": sum(1 for e in spot if not e.get("verdict")),
         "verdicts": verdicts,
-        "verdict_counts": {v: len(verdicts.get(v, [])) for v in ("mislabeled", "edge case", "data quality", "systematic")},
+        "verdict_counts": {v: len(verdicts.get(v, [])) for v in VERDICTS},
         "relabel": verdicts.get("mislabeled", []),
         "systematic": verdicts.get("systematic", []),
         "data_quality": verdicts.get("data quality", []),
@@ -178,17 +168,17 @@ def word_count(markdown: str) -> int:
 def build_report(out: str | Path, experiment_name: str | None = None, bank: str | None = None) -> dict:
     from tao_skill_bank.bank import skill_dir
     from tao_skill_bank.fsutil import atomic_write_text
-    from tao_skill_bank.gaps.summary import SCORE_PLOT, SPOTCHECK, _read_json, load_parquet, read_results
+    from tao_skill_bank.gaps.results import load_parquet, read_json, read_results
 
     folder = read_results(out)
     rows = None
     if not folder.is_unreachable:
         df = load_parquet(folder)
-        rows = df[["filepath", "label", "siamese_score", "weakness"]].to_dict("records")
-    spotcheck = None if folder.is_unreachable else _read_json(folder.path / SPOTCHECK)
+        rows = df[list(PARQUET_COLUMNS)].to_dict("records")
+    spotcheck = None if folder.is_unreachable else read_json(folder.path / SPOTCHECK)
     context = report_context(folder, rows, spotcheck, experiment_name, (folder.path / SCORE_PLOT).is_file())
     text = render(skill_dir(SKILL, bank) / TEMPLATE, context)
-    path = atomic_write_text(folder.path / DRAFT, text)
+    path = atomic_write_text(folder.path / DRAFT_REPORT, text)
     pending = context.get("spot_pending", 0) if not folder.is_unreachable else 0
     return {
         "results_dir": str(folder.path),
@@ -197,7 +187,7 @@ def build_report(out: str | Path, experiment_name: str | None = None, bank: str 
         "words": word_count(text),
         "spotcheck_json": spotcheck is not None,
         "verdicts_pending": pending if spotcheck is not None else None,
-        "final_report": str(folder.path / FINAL),
+        "final_report": str(folder.path / REPORT),
     }
 
 
@@ -213,19 +203,3 @@ def report_text(result: dict) -> str:
               "(that write triggers the packaging hook)",
               f"results_dir: {result['results_dir']}"]
     return "\n".join(lines)
-
-
-def register(sub) -> None:
-    p = sub.add_parser("report", help="render OUT/RCA_Report.draft.md from the artifacts and spotcheck.json verdicts",
-                       description="Render the 7-section gap report (abridged when unreachable_kpi.txt exists) to "
-                                   "OUT/RCA_Report.draft.md. Never touches OUT/RCA_Report.md.")
-    p.add_argument("out", metavar="OUT", help="results folder (<exp>/rca_results/<timestamp>/)")
-    p.add_argument("--experiment-name", metavar="NAME", help="title of the report (default: the experiment folder name)")
-    add_json_flag(p)
-    p.set_defaults(func=_handle)
-
-
-def _handle(args) -> int:
-    result = build_report(args.out, args.experiment_name, args.bank)
-    emit(args, result, report_text(result))
-    return 0

@@ -12,19 +12,16 @@ from __future__ import annotations
 import logging
 import os
 import shlex
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
-from tao_skill_bank.gaps import ENGINES
-from tao_skill_bank.output import add_json_flag, emit
+from tao_skill_bank.errors import UserError
+from tao_skill_bank.gaps.contract import SCORE_PLOT, SPEC, THRESHOLD, holds_results
 
 log = logging.getLogger(__name__)
 
-SPEC_NAME = "vcn_aoi_spec.yaml"
 TIMESTAMP_FORMAT = "%Y-%m-%d_%H%M%S"
 PATH_SAMPLE_ROWS = 50
 MAX_SUFFIX = 1000
@@ -264,8 +261,9 @@ def build_config(req: RunRequest, inference_dir: Path, train_config: Path, datas
 
 
 def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -> dict:
-    from tao_skill_bank.gaps.config import read_inference_csv, read_train_config, write_spec
-    from tao_skill_bank.gaps.engines import run_gap_analysis
+    from tao_skill_bank.gaps.config import write_spec
+    from tao_skill_bank.gaps.inputs import read_inference_csv, read_train_config
+    from tao_skill_bank.gaps.backends import run_gap_analysis
 
     exp_dir = Path(req.exp_dir).expanduser().resolve()
     if not exp_dir.is_dir():
@@ -293,7 +291,7 @@ def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -
     results_dir = custom_results_dir(Path(req.out)) if req.out else \
         new_results_dir(exp_dir / "rca_results", now or datetime.now())
     config.results_dir = str(results_dir)
-    write_spec(config, results_dir / SPEC_NAME)
+    write_spec(config, results_dir / SPEC)
     try:
         outcome = run_gap_analysis(config, engine=req.engine, workspace=_workspace(req), dry_run=False,
                                    bank=Path(bank) if bank else None)
@@ -303,11 +301,11 @@ def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -
     plot = _draw_plot(frame, results_dir)
     from tao_skill_bank.gaps.summary import load_summary
 
-    facts = load_summary(results_dir) if _has_artifacts(results_dir) else \
+    facts = load_summary(results_dir) if holds_results(results_dir) else \
         {"results_dir": str(results_dir), "status": "failed", "notes": [], "next": []}
     facts.update({"engine": outcome.engine, "why": outcome.reason, "exit_code": outcome.exit_code,
                   "command": outcome.command, "score_column": facts.get("score_column") or score_column,
-                  "path_check": path_check.as_dict(), "score_plot": plot, "spec": str(results_dir / SPEC_NAME)})
+                  "path_check": path_check.as_dict(), "score_plot": plot, "spec": str(results_dir / SPEC)})
     if outcome.exit_code != 0 and not outcome.unreachable:
         facts["notes"].append(f"engine exited {outcome.exit_code}; see run_record.json and the log above, fix the "
                               f"cause and rerun `tao-skills gaps run` (a new folder is created)")
@@ -318,17 +316,11 @@ def _workspace(req: RunRequest) -> Path | None:
     return Path(req.workspace).expanduser().resolve() if req.workspace else None
 
 
-def _has_artifacts(results_dir: Path) -> bool:
-    from tao_skill_bank.gaps.summary import GAP_ARTIFACTS
-
-    return any((results_dir / name).exists() for name in GAP_ARTIFACTS)
-
-
 def _drop_if_only_spec(results_dir: Path) -> None:
     """A run that failed before the engine wrote anything leaves no empty folder behind."""
     try:
-        if [p.name for p in results_dir.iterdir()] == [SPEC_NAME]:
-            (results_dir / SPEC_NAME).unlink()
+        if [p.name for p in results_dir.iterdir()] == [SPEC]:
+            (results_dir / SPEC).unlink()
             results_dir.rmdir()
     except OSError:
         pass
@@ -337,7 +329,6 @@ def _drop_if_only_spec(results_dir: Path) -> None:
 def _draw_plot(frame, results_dir: Path) -> str | None:
     """score_distribution.png from the full CSV; the threshold line when there is one."""
     from tao_skill_bank.gaps.plots import draw_score_distribution
-    from tao_skill_bank.gaps.summary import SCORE_PLOT, THRESHOLD
 
     threshold_file = results_dir / THRESHOLD
     threshold = float(threshold_file.read_text().strip()) if threshold_file.is_file() else None
@@ -370,36 +361,3 @@ def run_text(facts: dict) -> str:
         head.append(f"score plot: {facts['score_plot']}")
     body = summary_text({**facts, "engine": None})
     return "\n".join(head) + "\n" + body
-
-
-def register(sub) -> None:
-    p = sub.add_parser("run", help="run the whole gap analysis into a new EXP/rca_results/<timestamp>/",
-                       description="Find inference.csv and the train YAML, check image paths, create a new "
-                                   "timestamped results folder, write the spec, run the engine, draw the score "
-                                   "plot and print the sanity summary. Last line: results_dir: <path>. "
-                                   "Exit 4 = KPI unreachable (folder still written).")
-    p.add_argument("--exp-dir", required=True, metavar="EXP", help="experiment folder (inference/, train.yaml)")
-    p.add_argument("--dataset-root", required=True, metavar="ROOT", help="image root input_path is relative to")
-    p.add_argument("--inference-dir", metavar="DIR", help="folder holding inference.csv (default: found under EXP/inference/)")
-    p.add_argument("--train-config", metavar="FILE", help="VCN train YAML (default: EXP/train.yaml)")
-    p.add_argument("--min-recall", type=float, metavar="R", help="NO_PASS recall target in [0, 1] (default 1.0)")
-    p.add_argument("--top-k", type=int, metavar="K", help="weakest samples kept per label (default 50)")
-    p.add_argument("--threshold", type=float, metavar="T", help="pin the threshold instead of sweeping")
-    p.add_argument("--engine", choices=ENGINES, default="auto",
-                   help="auto = container when Docker, GPU and image are present, else local (default)")
-    p.add_argument("--workspace", metavar="W", help="folder mounted into the container (docker engine)")
-    p.add_argument("--out", metavar="DIR", help="custom results folder (new or empty) instead of EXP/rca_results/<timestamp>")
-    p.add_argument("--dry-run", action="store_true", help="check inputs and print the plan and command; write nothing")
-    add_json_flag(p)
-    p.set_defaults(func=_handle)
-
-
-def _handle(args) -> int:
-    req = RunRequest(exp_dir=args.exp_dir, dataset_root=args.dataset_root, inference_dir=args.inference_dir,
-                     train_config=args.train_config, min_recall=args.min_recall, top_k=args.top_k,
-                     threshold=args.threshold, engine=args.engine, out=args.out, workspace=args.workspace,
-                     dry_run=args.dry_run)
-    facts = run(req, bank=args.bank)
-    emit(args, facts, run_text(facts))
-    sys.stdout.flush()
-    return int(facts.get("exit_code") or 0)

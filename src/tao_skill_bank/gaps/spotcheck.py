@@ -20,15 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tao_skill_bank.errors import UserError
-from tao_skill_bank.output import add_json_flag, emit
+from tao_skill_bank.gaps.contract import (CONTACT_SHEET, IMAGES_DIR, NO_PASS, PARQUET, PARQUET_COLUMNS, PASS,
+                                          SPOTCHECK, UNREACHABLE, VERDICTS, is_pass)
 
 log = logging.getLogger(__name__)
 
-ALLOWED_VERDICTS = ("mislabeled", "edge case", "data quality", "systematic")
 PER_GROUP = 5
 THUMB_SIZE = 128
-IMAGES_DIR = "rca_images"
-CONTACT_SHEET = "spotcheck_contact_sheet.png"
 CAPTION_HEIGHT = 46
 _SUFFIX_RE = re.compile(r"^(?P<stem>.*)_(?P<lighting>[^_/\\]+)(?P<ext>\.[^./\\]+)$")
 
@@ -70,8 +68,8 @@ def select_spotcheck(rows: list[dict], lightings: list[str] | None = None, image
             chosen[key] = row  # prefer the first lighting's image for the sample
     samples = [chosen[k] for k in order]
     picks: list[Pick] = []
-    for group in ("PASS", "NO_PASS"):
-        members = [r for r in samples if (str(r["label"]).strip().upper() == "PASS") == (group == "PASS")]
+    for group in (PASS, NO_PASS):
+        members = [r for r in samples if is_pass(r["label"]) == (group == PASS)]
         members.sort(key=lambda r: -float(r["weakness"]))  # stable: ties keep parquet order
         for rank, r in enumerate(members[:per_group], start=1):
             picks.append(Pick(rank=rank, group=group, label=str(r["label"]).strip(),
@@ -133,7 +131,7 @@ def draw_contact_sheet(entries: list[dict], images: dict, path: Path) -> Path:
 
     cell_w, cell_h, gap = THUMB_SIZE, THUMB_SIZE + CAPTION_HEIGHT, 8
     cols = PER_GROUP
-    groups = ["PASS", "NO_PASS"]
+    groups = [PASS, NO_PASS]
     sheet = Image.new("RGB", (gap + cols * (cell_w + gap), 24 + len(groups) * (cell_h + gap)), "white")
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default()
@@ -177,35 +175,35 @@ def has_verdicts(spotcheck: dict | None) -> bool:
 
 def run_spotcheck(out: str | Path, force: bool = False) -> dict:
     from tao_skill_bank.fsutil import atomic_write_json
-    from tao_skill_bank.gaps.summary import SPOTCHECK, _read_json, load_parquet, read_results
+    from tao_skill_bank.gaps.results import load_parquet, read_json, read_results
 
     folder = read_results(out)
     if folder.is_unreachable:
         raise UserError("the KPI is unreachable in this run, so there are no weak samples to look at",
-                        file=str(folder.path / "unreachable_kpi.txt"),
+                        file=str(folder.path / UNREACHABLE),
                         fix=f"skip the spot check and write the abridged report: "
                             f"tao-skills gaps report {shlex.quote(str(folder.path))}")
     spot_path = folder.path / SPOTCHECK
-    previous = _read_json(spot_path)
+    previous = read_json(spot_path)
     if has_verdicts(previous) and not force:
         raise UserError("already holds verdicts; refusing to overwrite them", file=str(spot_path),
                         fix="keep it (go on with `tao-skills gaps report`), move it away, or rerun with "
                             "--force to regenerate and keep the verdicts of samples still selected")
     df = load_parquet(folder)
     lightings = folder.lightings()
-    picks = select_spotcheck(df[["filepath", "label", "siamese_score", "weakness"]].to_dict("records"),
+    picks = select_spotcheck(df[list(PARQUET_COLUMNS)].to_dict("records"),
                              *(lightings or (None, None)))
     if not picks:
-        raise UserError("kpi_gaps.parquet has no rows to spot check", file=str(folder.path / "kpi_gaps.parquet"),
+        raise UserError("kpi_gaps.parquet has no rows to spot check", file=str(folder.path / PARQUET),
                         fix="check top_k_per_label (must be ≥ 1) and rerun `tao-skills gaps run`")
     entries, problems, images = write_thumbnails(picks, folder.path)
     for message in problems:
         print(f"warning: {message}", file=sys.stderr)
     kept = merge_previous(entries, previous) if force else 0
     draw_contact_sheet(entries, images, folder.path / CONTACT_SHEET)
-    document = {"results_dir": str(folder.path), "allowed_verdicts": list(ALLOWED_VERDICTS), "samples": entries}
+    document = {"results_dir": str(folder.path), "allowed_verdicts": list(VERDICTS), "samples": entries}
     atomic_write_json(spot_path, document)
-    counts = {g: sum(e["group"] == g for e in entries) for g in ("PASS", "NO_PASS")}
+    counts = {g: sum(e["group"] == g for e in entries) for g in (PASS, NO_PASS)}
     return {
         "results_dir": str(folder.path),
         "spotcheck_json": str(spot_path),
@@ -229,25 +227,8 @@ def spotcheck_text(result: dict) -> str:
     if result["verdicts_kept"]:
         lines.append(f"kept {result['verdicts_kept']} earlier verdict(s)")
     lines += [f"contact sheet: {result['contact_sheet']}",
-              f"to do: view each image, set `verdict` to one of {', '.join(ALLOWED_VERDICTS)} "
+              f"to do: view each image, set `verdict` to one of {', '.join(VERDICTS)} "
               f"(and a short `note`) in {result['spotcheck_json']}",
               f"then: {result['next']}",
               f"results_dir: {result['results_dir']}"]
     return "\n".join(lines)
-
-
-def register(sub) -> None:
-    p = sub.add_parser("spotcheck", help="pick the 5 weakest PASS + 5 weakest NO_PASS samples, thumbnail them, write spotcheck.json",
-                       description="Select the 10 spot-check samples from OUT/kpi_gaps.parquet, write 128x128 thumbnails "
-                                   "to OUT/rca_images/, a contact sheet, and OUT/spotcheck.json with empty verdicts.")
-    p.add_argument("out", metavar="OUT", help="results folder (<exp>/rca_results/<timestamp>/)")
-    p.add_argument("--force", action="store_true",
-                   help="regenerate a spotcheck.json that holds verdicts, keeping those of samples still selected")
-    add_json_flag(p)
-    p.set_defaults(func=_handle)
-
-
-def _handle(args) -> int:
-    result = run_spotcheck(args.out, force=args.force)
-    emit(args, result, spotcheck_text(result))
-    return 0

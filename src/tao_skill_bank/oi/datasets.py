@@ -296,7 +296,7 @@ class _Listings:
 
 def lightings_from_spec(spec_path: Path) -> tuple[list[str], str | None]:
     """dataset.input_map keys (YAML order) and dataset.image_ext of an OI spec or VCN train config."""
-    from tao_skill_bank.oi.spec import load_yaml_file
+    from tao_skill_bank.oi.specdoc import load_yaml_file
 
     data = load_yaml_file(spec_path, "spec / train config")
     dataset = data.get("dataset") if isinstance(data.get("dataset"), dict) else {}

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from tao_skill_bank.oi.jsonschema_translate import PLACEHOLDER
-from tao_skill_bank.oi.spec import SpecIssue, get_dotted
+from tao_skill_bank.oi.specdoc import PLACEHOLDER, SpecIssue, get_dotted
 
 DEPLOY_SKILL = "tao-deploy-optical-inspection"
 VALID_DATA_TYPES = ("fp32", "fp16", "bf16", "int8")

@@ -15,9 +15,9 @@ import math
 from typing import Any
 
 from tao_skill_bank.errors import UserError
+from tao_skill_bank.oi.specdoc import PLACEHOLDER
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-PLACEHOLDER = "???"
 MODES = ("template", "submit")
 
 # TAO leaf type -> JSON Schema type.

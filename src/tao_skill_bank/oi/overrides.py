@@ -98,7 +98,7 @@ TEMPLATE_DECISIONS: list[TemplateDecision] = [
 
 
 def lookup(data: dict, dotted: str) -> Any:
-    from tao_skill_bank.oi.spec import get_dotted
+    from tao_skill_bank.oi.specdoc import get_dotted
 
     return get_dotted(data, dotted, _UNSET)
 

@@ -113,7 +113,7 @@ def apply_spec_params(spec: dict, skill_info, action: str, *, parent_job: Path |
     if parent is not None and not parent.is_dir():
         raise UserError("parent job folder not found", file=str(parent), field="--parent-job",
                         fix="pass the results folder of the train/export job this one builds on")
-    from tao_skill_bank.oi.spec import get_dotted, set_dotted
+    from tao_skill_bank.oi.specdoc import get_dotted, set_dotted
 
     rows = skill_info.action(action).spec_params
     wants_resume = any(r.resolver in ("resume_model", "ptm_if_no_resume_model") for r in rows)

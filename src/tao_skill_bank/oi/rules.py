@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
-from tao_skill_bank.oi.spec import URI_PREFIXES, SpecIssue, get_dotted
+from tao_skill_bank.oi.specdoc import URI_PREFIXES, SpecIssue, get_dotted
 
 TRAIN_SKILL = "tao-train-optical-inspection"
 Rule = Callable[[str, dict], list[SpecIssue]]

@@ -13,108 +13,19 @@ import copy
 import difflib
 import functools
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tao_skill_bank.errors import EXIT_FINDINGS, UserError
-from tao_skill_bank.oi.jsonschema_translate import PLACEHOLDER
+from tao_skill_bank.errors import UserError
+from tao_skill_bank.oi.specdoc import (PLACEHOLDER, URI_PREFIXES, SpecInvalid, SpecIssue, get_dotted, load_yaml_file,
+                                       set_dotted)
 
-URI_PREFIXES = ("s3://", "gs://", "http://", "https://", "az://")
 TARBALL = "images.tar.gz"
 _ABSENT = object()
 
 
-@dataclass
-class SpecIssue:
-    path: str        # dotted, list items as [i]
-    expected: str
-    got: str
-    message: str
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def line(self) -> str:
-        return f"{self.path}: expected {self.expected}, got {self.got} — {self.message}"
-
-
-class SpecInvalid(UserError):
-    """A spec with issues; the one-line error lists them all, --json carries them as a list."""
-
-    def __init__(self, issues: list[SpecIssue], *, file: str | None = None, fix: str | None = None):
-        self.issues = issues
-        summary = "; ".join(i.line() for i in issues)
-        super().__init__(f"{len(issues)} spec issue(s): {summary}", file=file,
-                         fix=fix or "change the values named above (--set key=value) and rerun",
-                         exit_code=EXIT_FINDINGS)
-
-    def as_dict(self) -> dict:
-        return {**super().as_dict(), "issues": [i.as_dict() for i in self.issues]}
-
-
-# ---------------------------------------------------------------- dotted keys
-
-def get_dotted(spec: dict, dotted: str, default: Any = None) -> Any:
-    node: Any = spec
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
-
-
-def set_dotted(spec: dict, dotted: str, value: Any) -> None:
-    """Set `a.b.c`, creating missing mappings; refuse to descend into a non-mapping."""
-    parts = dotted.split(".")
-    if not all(parts):
-        raise UserError("empty part in a dotted key", field=dotted, fix="write keys like dataset.batch_size")
-    node = spec
-    for i, part in enumerate(parts[:-1]):
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            where = ".".join(parts[: i + 1])
-            raise UserError(f"'{where}' holds a {type(child).__name__}, not a mapping", field=dotted,
-                            fix=f"set {where} itself, or check the key spelling")
-        node = child
-    node[parts[-1]] = value
-
-
-def parse_set_values(items: list[str]) -> dict[str, Any]:
-    """`--set key=value` pairs; values are YAML (8 -> int, true -> bool, [0, 1] -> list)."""
-    import yaml
-
-    overrides: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UserError(f"--set expects key=value, got '{item}'", field="--set",
-                            fix="e.g. --set train.num_epochs=30")
-        try:
-            overrides[key] = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
-            raise UserError(f"value of '{key}' is not valid YAML: {text!r}", field="--set",
-                            fix="quote strings with special characters, e.g. --set 'key=\"a: b\"'")
-    return overrides
-
-
 # ---------------------------------------------------------------- skill files
-
-def load_yaml_file(path: str | Path, what: str = "spec") -> dict:
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{what} file not found", file=str(path), fix="check the path")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UserError(f"not valid YAML ({str(exc).splitlines()[0]})", file=str(path), fix="repair the YAML syntax")
-    if not isinstance(data, dict):
-        raise UserError(f"a {what} must be a YAML mapping", file=str(path), fix="start with top-level keys such as dataset:")
-    return data
-
 
 def load_tao_schema(skill_dir: Path, action: str) -> dict:
     from tao_skill_bank.oi.skillinfo import load_skill_info

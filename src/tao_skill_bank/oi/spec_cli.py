@@ -63,7 +63,8 @@ def _skill_action_args(parser: argparse.ArgumentParser) -> None:
 def _validate(args) -> int:
     from tao_skill_bank.errors import EXIT_FINDINGS
     from tao_skill_bank.oi.skillinfo import load_skill_info, resolve_skill_dir
-    from tao_skill_bank.oi.spec import load_yaml_file, validate_spec
+    from tao_skill_bank.oi.spec import validate_spec
+    from tao_skill_bank.oi.specdoc import load_yaml_file
 
     skill_dir = resolve_skill_dir(args.skill, args.bank)
     load_skill_info(skill_dir).action(args.action)  # a wrong skill/action is reported before the spec
@@ -83,7 +84,8 @@ def _build(args) -> int:
     from tao_skill_bank.errors import UserError
     from tao_skill_bank.fsutil import atomic_write_text
     from tao_skill_bank.oi.skillinfo import resolve_skill_dir
-    from tao_skill_bank.oi.spec import SpecInvalid, build_spec_report, parse_set_values
+    from tao_skill_bank.oi.spec import build_spec_report
+    from tao_skill_bank.oi.specdoc import SpecInvalid, parse_set_values
 
     output = args.output
     if output.exists() and not args.force:

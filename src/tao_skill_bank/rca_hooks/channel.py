@@ -9,7 +9,6 @@ goes out as context only. Strings are capped below the 10,000-character limit.
 
 from __future__ import annotations
 
-import json
 
 MAX_CHARS = 9_000
 
@@ -30,7 +29,3 @@ def problems(reason: str, extra_context: str = "", event: str = "PostToolUse") -
     if extra_context:
         output.update(context(extra_context, event))
     return output
-
-
-def render(output: dict | None) -> str:
-    return json.dumps(output, ensure_ascii=False) if output else ""

@@ -70,7 +70,7 @@ def report_hook(raw: bytes, env: dict | None = None, hook_bank_root: Path | None
 
 
 def _findings_text(check) -> str:
-    return "\n".join("- " + f.line() for f in check.findings) or "- (no report findings)"
+    return "\n".join("- " + f.brief() for f in check.findings) or "- (no report findings)"
 
 
 def run_hook(raw: bytes, env: dict | None = None, hook_bank_root: Path | None = None) -> dict | None:
@@ -90,7 +90,7 @@ def run_hook(raw: bytes, env: dict | None = None, hook_bank_root: Path | None = 
     found = runcheck.diagnose(command, output, pinned)
     if not found:
         return channel.context(runcheck.success_context(command, output), event=event)
-    text = "\n".join("- " + d.line() for d in found)
+    text = "\n".join("- " + runcheck.line(d) for d in found)
     if runcheck.unreachable(found) and len(found) == 1:
         return channel.context(f"Gap-analysis run: KPI unreachable.\n{text}", event=event)
     return channel.problems(f"Gap-analysis run needs attention:\n{text}", event=event)

@@ -27,11 +27,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tao_skill_bank.fsutil import sha256_file
+from tao_skill_bank.gaps import contract
 from tao_skill_bank.rca_hooks import results
 from tao_skill_bank.rca_hooks.redact import redact_bytes
 
 SKILL_NAME = "tao-analyze-gaps-visual-changenet"
-CONFIG_DIR = "rca_config"
+CONFIG_DIR = contract.PACKAGE_DIR
 MANIFEST = "manifest.json"
 STAGING_PREFIX = ".rca_config."
 MAX_COPY_BYTES = 64 * 1024 * 1024
@@ -69,14 +71,6 @@ class _Staging:
 
     def skip(self, what: str, path, why: str) -> None:
         self.skipped.append({"what": what, "path": str(path) if path else None, "why": why})
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def digest_text(hexdigest: str) -> str:

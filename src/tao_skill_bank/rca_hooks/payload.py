@@ -12,15 +12,14 @@ import os
 import re
 from pathlib import Path
 
+from tao_skill_bank.gaps import contract
+
 MAX_PAYLOAD_BYTES = 32 * 1024 * 1024
-REPORT_NAME = "RCA_Report.md"
+REPORT_NAME = contract.REPORT
 # <anything>/rca_results/<YYYY-MM-DD_HHMMSS[_N]>/RCA_Report.md
 REPORT_PATH_RE = re.compile(r"(?:^|[\\/])rca_results[\\/]\d{4}-\d{2}-\d{2}_\d{6}(?:_\d+)?[\\/]RCA_Report\.md$")
 # Codex apply_patch headers naming a file the patch leaves in place.
 PATCH_FILE_RE = re.compile(r"^\*\*\* (?:Add File|Update File|Move to): (.*\S)", re.MULTILINE)
-# Files that mark a folder as a gap-analysis results folder when its name is not a timestamp.
-RESULTS_MARKERS = ("metrics.json", "threshold.txt", "run_record.json", "vcn_aoi_spec.yaml",
-                   "kpi_gaps.parquet", "unreachable_kpi.txt", "weak_samples_breakdown.txt")
 FILE_TOOLS = {"Write", "Edit", "MultiEdit"}
 PATCH_TOOLS = {"apply_patch", "ApplyPatch"}
 
@@ -74,11 +73,8 @@ def is_report_path(path: Path) -> bool:
 
 
 def looks_like_results_dir(folder: Path) -> bool:
-    """A folder holding at least one gap-analysis artifact or run file."""
-    try:
-        return any((folder / marker).is_file() for marker in RESULTS_MARKERS)
-    except OSError:
-        return False
+    """A folder holding gap-analysis artifacts or run files (when its name is not a timestamp)."""
+    return contract.holds_run_files(folder)
 
 
 def report_results_dir(payload: dict) -> Path | None:

@@ -14,20 +14,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tao_skill_bank.findings import Finding
+from tao_skill_bank.gaps import contract
 from tao_skill_bank.rca_hooks import results
 
-REPORT_NAME = "RCA_Report.md"
-FULL_SECTIONS = ("1. Verdict", "2. Threshold Selection", "3. Weakness Distribution", "4. Top-K Weakest Samples",
-                 "5. Visual Spot Check", "6. Per-Label Breakdown", "7. Recommended Actions")
-ABRIDGED_SECTIONS = ("1. Verdict", "2. Threshold Selection", "3. KPI Unreachable", "4. Recommended Actions")
-ALLOWED_VERDICTS = ("mislabeled", "edge case", "data quality", "systematic")
+REPORT_NAME = contract.REPORT
+# Section titles without the level-2 marker (the check matches headings of any spacing).
+FULL_SECTIONS = tuple(s.removeprefix("## ") for s in contract.SECTIONS)
+ABRIDGED_SECTIONS = tuple(s.removeprefix("## ") for s in contract.ABRIDGED_SECTIONS)
+ALLOWED_VERDICTS = contract.VERDICTS
 WORD_RANGE = (1000, 1800)
 SPOTCHECK_ROWS = 10
-FULL_ARTIFACTS = ("kpi_gaps.parquet", "threshold.txt", "metrics.json", "weak_samples_breakdown.txt",
-                  "vcn_aoi_spec.yaml", "rca_images/")
-# An unreachable KPI has no chosen threshold: the engine writes unreachable_kpi.txt instead of
-# threshold.txt, metrics.json and the parquet.
-ABRIDGED_ARTIFACTS = ("unreachable_kpi.txt", "vcn_aoi_spec.yaml")
+FULL_ARTIFACTS = contract.FULL_REPORT_ARTIFACTS
+# An unreachable KPI has no chosen threshold: the engine writes its note instead of the threshold,
+# the metrics and the parquet.
+ABRIDGED_ARTIFACTS = contract.ABRIDGED_REPORT_ARTIFACTS
 MAX_CSV_BYTES = 512 * 1024 * 1024
 
 # A level-2 heading; its closing `#`s and spaces are stripped in Python (a lazy `.+?` before
@@ -43,17 +44,13 @@ _THRESHOLD_QUOTE_RE = re.compile(r"(?i)\b(?P<lead>(?:chosen|selected|decision|op
 _IMAGE_REF_RE = re.compile(r"rca_images/[^\s)|`'\"<>\]]+")
 
 
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    problem: str
-    fix: str
+def finding(check: str, problem: str, fix: str) -> Finding:
+    return Finding(REPORT_NAME, check, problem, fix)
 
-    def line(self) -> str:
-        return f"[{self.check}] {self.problem} — fix: {self.fix}"
 
-    def as_dict(self) -> dict:
-        return {"check": self.check, "problem": self.problem, "fix": self.fix}
+def finding_dict(item: Finding) -> dict:
+    """The report check's JSON view of a finding (`gaps check --json`)."""
+    return {"check": item.rule, "problem": item.message, "fix": item.fix}
 
 
 @dataclass
@@ -70,7 +67,7 @@ class ReportCheck:
 
     def as_dict(self) -> dict:
         return {"results_dir": self.results_dir, "ok": self.ok, "abridged": self.abridged, "words": self.words,
-                "facts": self.facts, "findings": [f.as_dict() for f in self.findings]}
+                "facts": self.facts, "findings": [finding_dict(f) for f in self.findings]}
 
 
 # ---- pure checks over text ---------------------------------------------------------------------
@@ -118,11 +115,11 @@ def check_sections(text: str, expected: tuple[str, ...]) -> list[Finding]:
     missing = [h for h, n in zip(expected, wanted) if n not in present]
     layout = "abridged (unreachable KPI)" if expected == ABRIDGED_SECTIONS else "full"
     if missing:
-        return [Finding("sections", f"missing {layout} section(s): {', '.join('## ' + m for m in missing)}",
+        return [finding("sections", f"missing {layout} section(s): {', '.join('## ' + m for m in missing)}",
                         "use exactly these level-2 headings in order: " + "; ".join("## " + h for h in expected))]
     positions = [present.index(n) for n in wanted]
     if positions != sorted(positions):
-        return [Finding("sections", "sections are out of order",
+        return [finding("sections", "sections are out of order",
                         "order the headings: " + "; ".join("## " + h for h in expected))]
     return []
 
@@ -134,9 +131,9 @@ def count_words(text: str) -> int:
 def check_length(words: int, abridged: bool) -> list[Finding]:
     low, high = WORD_RANGE
     if words > high:
-        return [Finding("length", f"{words} words, above {high}", "cut narrative; keep the numbers and the action list")]
+        return [finding("length", f"{words} words, above {high}", "cut narrative; keep the numbers and the action list")]
     if words < low and not abridged:
-        return [Finding("length", f"{words} words, below {low}",
+        return [finding("length", f"{words} words, below {low}",
                         "add the missing depth: per-label numbers, spot-check notes, concrete actions")]
     return []
 
@@ -164,11 +161,11 @@ def check_threshold_quote(text: str, threshold: float) -> list[Finding]:
     matching = [q for q in quotes if quote_matches(q.group("num"), threshold)]
     wrong_chosen = [q.group("num") for q in quotes if q.group("lead") and not quote_matches(q.group("num"), threshold)]
     if wrong_chosen:
-        return [Finding("threshold", f"chosen threshold quoted as {', '.join(wrong_chosen)} but threshold.txt says {threshold!r}",
+        return [finding("threshold", f"chosen threshold quoted as {', '.join(wrong_chosen)} but threshold.txt says {threshold!r}",
                         f"quote the threshold from threshold.txt: {threshold!r}")]
     if not matching:
         seen = ", ".join(q.group("num") for q in quotes) or "none"
-        return [Finding("threshold", f"Verdict/Threshold Selection do not quote threshold.txt ({threshold!r}); threshold numbers seen: {seen}",
+        return [finding("threshold", f"Verdict/Threshold Selection do not quote threshold.txt ({threshold!r}); threshold numbers seen: {seen}",
                         f"write 'chosen threshold: {threshold!r}' in ## 2. Threshold Selection")]
     return []
 
@@ -194,7 +191,7 @@ def check_label_counts(text: str, label_counts: dict[str, tuple[set[str], int]])
         if not any(count_re.search(line) and any(t.search(line) for t in tokens) for line in lines):
             missing.append(f"{label} ({count})")
     if missing:
-        return [Finding("labels", f"label(s) not shown with their inference.csv row count: {', '.join(missing)}",
+        return [finding("labels", f"label(s) not shown with their inference.csv row count: {', '.join(missing)}",
                         "list every label with its total rows from inference.csv on one line or table row "
                         "(e.g. in ## 6. Per-Label Breakdown)")]
     return []
@@ -222,20 +219,20 @@ def check_spotcheck_rows(section: str, allowed: tuple[str, ...], image_exists) -
     rows = table_rows(section)
     findings = []
     if len(rows) != SPOTCHECK_ROWS:
-        findings.append(Finding("spot check", f"## 5. Visual Spot Check has {len(rows)} table rows, expected {SPOTCHECK_ROWS}",
+        findings.append(finding("spot check", f"## 5. Visual Spot Check has {len(rows)} table rows, expected {SPOTCHECK_ROWS}",
                                 "one row per spot-check sample (5 weakest PASS + 5 weakest NO_PASS, see spotcheck.json)"))
     for number, row in enumerate(rows, 1):
         found = verdicts_in(row, allowed)
         if len(found) != 1:
-            findings.append(Finding("spot check", f"row {number} has {len(found)} verdicts ({', '.join(found) or 'none'})",
+            findings.append(finding("spot check", f"row {number} has {len(found)} verdicts ({', '.join(found) or 'none'})",
                                     f"give exactly one of: {', '.join(allowed)}"))
         refs = _IMAGE_REF_RE.findall(row)
         if not refs:
-            findings.append(Finding("spot check", f"row {number} names no image under rca_images/",
+            findings.append(finding("spot check", f"row {number} names no image under rca_images/",
                                     "link the thumbnail, e.g. ![](rca_images/<file>.png)"))
         for ref in refs:
             if not image_exists(ref):
-                findings.append(Finding("spot check", f"row {number}: {ref} does not exist",
+                findings.append(finding("spot check", f"row {number}: {ref} does not exist",
                                         "run `tao-skills gaps spotcheck` or fix the image path"))
     return findings
 
@@ -260,7 +257,7 @@ def label_counts_from_csv(path: Path) -> dict[str, tuple[set[str], int]]:
 
 
 def _allowed_verdicts(out: Path) -> tuple[str, ...]:
-    text = results.read_small_text(out / "spotcheck.json")
+    text = results.read_small_text(out / contract.SPOTCHECK)
     try:
         listed = json.loads(text).get("allowed_verdicts") if text else None
     except (ValueError, AttributeError):
@@ -271,7 +268,7 @@ def _allowed_verdicts(out: Path) -> tuple[str, ...]:
 
 
 def _image_exists(out: Path):
-    images = (out / "rca_images").resolve()
+    images = (out / contract.IMAGES_DIR).resolve()
 
     def exists(ref: str) -> bool:
         try:
@@ -286,7 +283,7 @@ def _artifact_findings(out: Path, names: tuple[str, ...]) -> list[Finding]:
     missing = [n for n in names if not ((out / n.rstrip("/")).is_dir() if n.endswith("/") else (out / n).is_file())]
     if not missing:
         return []
-    return [Finding("artifacts", f"missing in the results folder: {', '.join(missing)}",
+    return [finding("artifacts", f"missing in the results folder: {', '.join(missing)}",
                     "rerun the step that writes them (`tao-skills gaps run` for the gap artifacts, "
                     "`tao-skills gaps spotcheck` for rca_images/)")]
 
@@ -296,10 +293,10 @@ def check_results_dir(out: Path, project_dir: Path | None = None) -> ReportCheck
     check = ReportCheck(results_dir=str(out))
     text = results.read_small_text(out / REPORT_NAME, limit=4 * 1024 * 1024)
     if text is None:
-        check.findings.append(Finding("report", f"{out / REPORT_NAME} not found or unreadable",
+        check.findings.append(finding("report", f"{out / REPORT_NAME} not found or unreadable",
                                       "write RCA_Report.md into the results folder"))
         return check
-    check.abridged = (out / "unreachable_kpi.txt").is_file()
+    check.abridged = (out / contract.UNREACHABLE).is_file()
     check.words = count_words(text)
     check.findings += check_sections(text, ABRIDGED_SECTIONS if check.abridged else FULL_SECTIONS)
     check.findings += check_length(check.words, check.abridged)
@@ -323,27 +320,27 @@ def _label_findings(out: Path, text: str, project_dir: Path | None, check: Repor
     check.facts["inference_csv"] = str(csv_path) if csv_path else None
     fix = "record the input CSV in run_record.json / inference_results_dir in vcn_aoi_spec.yaml (rerun `tao-skills gaps run`)"
     if csv_path is None:
-        return [Finding("labels", "cannot check label counts: no inference CSV recorded", fix)]
+        return [finding("labels", "cannot check label counts: no inference CSV recorded", fix)]
     try:
         if csv_path.exists() and not csv_path.is_file():  # a device or FIFO: reading it might never end
-            return [Finding("labels", f"{csv_path} is not a regular file; label counts not checked", fix)]
+            return [finding("labels", f"{csv_path} is not a regular file; label counts not checked", fix)]
         if csv_path.stat().st_size > MAX_CSV_BYTES:
-            return [Finding("labels", f"{csv_path} is larger than 512 MiB; label counts not checked",
+            return [finding("labels", f"{csv_path} is larger than 512 MiB; label counts not checked",
                             "check the per-label counts by hand")]
         counts = label_counts_from_csv(csv_path)
     except KeyError:
-        return [Finding("labels", f"{csv_path} has no 'label' column", "point the run at the inference.csv of the experiment")]
+        return [finding("labels", f"{csv_path} has no 'label' column", "point the run at the inference.csv of the experiment")]
     except (OSError, csv.Error):
-        return [Finding("labels", f"cannot read {csv_path}", fix)]
+        return [finding("labels", f"cannot read {csv_path}", fix)]
     check.facts["labels"] = {label: n for label, (_, n) in counts.items()}
     return check_label_counts(text, counts)
 
 
 def _unreachable_quote_findings(out: Path, text: str) -> list[Finding]:
-    note = results.read_small_text(out / "unreachable_kpi.txt") or ""
+    note = results.read_small_text(out / contract.UNREACHABLE) or ""
     first = next((l.strip() for l in note.splitlines() if l.strip()), "")
     if first and " ".join(first.split()) not in " ".join(text.split()):
-        return [Finding("unreachable", "the report does not quote unreachable_kpi.txt",
+        return [finding("unreachable", "the report does not quote unreachable_kpi.txt",
                         "quote the file's contents in ## 3. KPI Unreachable")]
     return []
 
@@ -351,4 +348,4 @@ def _unreachable_quote_findings(out: Path, text: str) -> list[Finding]:
 def render_text(check: ReportCheck) -> str:
     head = (f"{check.results_dir}: RCA report {'OK' if check.ok else 'has %d problem(s)' % len(check.findings)} "
             f"({'abridged' if check.abridged else 'full'}, {check.words} words)")
-    return "\n".join([head] + ["- " + f.line() for f in check.findings])
+    return "\n".join([head] + ["- " + f.brief() for f in check.findings])

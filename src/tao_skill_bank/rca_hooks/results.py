@@ -9,10 +9,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tao_skill_bank.gaps import contract
 from tao_skill_bank.rca_hooks import miniyaml
 
-SPEC_NAME = "vcn_aoi_spec.yaml"
-RUN_RECORD_NAME = "run_record.json"
+SPEC_NAME = contract.SPEC
+RUN_RECORD_NAME = contract.RUN_RECORD
 CSV_KEYS = ("input_csv", "inference_csv", "input_csv_path", "inference_csv_path", "csv_path")
 CSV_SHA_KEYS = ("input_csv_sha256", "inference_csv_sha256", "csv_sha256")
 TRAIN_CONFIG_KEYS = ("train_config", "train_config_path")
@@ -93,7 +94,7 @@ def run_inputs(results_dir: Path, base: Path | None = None) -> RunInputs:
 
 
 def read_threshold(results_dir: Path) -> float | None:
-    text = read_small_text(results_dir / "threshold.txt", limit=1024)
+    text = read_small_text(results_dir / contract.THRESHOLD, limit=1024)
     try:
         return float(text.strip()) if text else None
     except ValueError:

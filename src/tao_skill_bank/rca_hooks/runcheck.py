@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tao_skill_bank.findings import Finding
 from tao_skill_bank.rca_hooks import miniyaml
 
 DATA_SERVICES_KEY = "images.tao_toolkit.data_services"
@@ -72,13 +73,15 @@ def _cli_runs_gaps(words: list[str]) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class Diagnosis:
-    problem: str
-    fix: str
+RULE = "gap run"
 
-    def line(self) -> str:
-        return f"{self.problem} — fix: {self.fix}"
+
+def diagnosis(problem: str, fix: str) -> Finding:
+    return Finding(None, RULE, problem, fix)
+
+
+def line(item: Finding) -> str:
+    return f"{item.message} — fix: {item.fix}"
 
 
 def normalise_command(command: str) -> str:
@@ -162,23 +165,23 @@ def _clue_seen(lowered: str, clue) -> bool:
     return False
 
 
-def _command_rules(command: str, pinned: str | None) -> list[Diagnosis]:
+def _command_rules(command: str, pinned: str | None) -> list[Finding]:
     docker = docker_run(command)
     if not docker:
         return []
     found = []
     args, tail = docker.args, docker.tail
     if re.search(r"(?:^|\s)(?:--user|-u)(?:[ =])", args):
-        found.append(Diagnosis("`--user` passed to docker run: the container's imports fail with getpwuid()",
+        found.append(diagnosis("`--user` passed to docker run: the container's imports fail with getpwuid()",
                                "drop --user and chown the output folder back afterwards"))
     if not re.search(r"(?:^|\s)(?:-e|--experiment_spec_file)(?:[ =])", tail):
-        found.append(Diagnosis("no `-e <spec>` after gap_analysis vcn_aoi: 7.x images require a spec file",
+        found.append(diagnosis("no `-e <spec>` after gap_analysis vcn_aoi: 7.x images require a spec file",
                                "pass `-e \"$OUT/vcn_aoi_spec.yaml\"` (inside the mounted workspace)"))
     if not re.search(r"\btop_k_per_label\b", command) and "-e" not in tail:
-        found.append(Diagnosis("top_k_per_label not set", "always pass top_k_per_label (default 50)"))
+        found.append(diagnosis("top_k_per_label not set", "always pass top_k_per_label (default 50)"))
     literal = _TAO_IMAGE_RE.search(args)
     if literal and pinned and literal.group(0) != pinned:
-        found.append(Diagnosis(f"image {literal.group(0)} differs from versions.yaml ({pinned})",
+        found.append(diagnosis(f"image {literal.group(0)} differs from versions.yaml ({pinned})",
                                "use `\"$(tao-skills versions get images.tao_toolkit.data_services)\"`"))
     return found
 
@@ -198,15 +201,15 @@ def _last_error_line(output: str) -> str | None:
     return errors[-1][:400] if errors else None
 
 
-def diagnose(command: str, output: str, pinned: str | None = None) -> list[Diagnosis]:
+def diagnose(command: str, output: str, pinned: str | None = None) -> list[Finding]:
     """Problems seen in the command line, then in the output (known failures first, else the
     last error line)."""
     command = normalise_command(command)
     lowered = output.lower()
-    from_output = [Diagnosis(problem, fix) for clues, problem, fix in _OUTPUT_RULES
+    from_output = [diagnosis(problem, fix) for clues, problem, fix in _OUTPUT_RULES
                    if any(_clue_seen(lowered, clue) for clue in clues)]
     if not from_output and (last := _last_error_line(output)):
-        from_output.append(Diagnosis(f"the run failed: {last}", "follow the fix in that error line and rerun"))
+        from_output.append(diagnosis(f"the run failed: {last}", "follow the fix in that error line and rerun"))
     return _command_rules(command, pinned) + from_output
 
 
@@ -235,8 +238,8 @@ def success_context(command: str, output: str) -> str:
             f"`tao-skills gaps report {out}`, and write RCA_Report.md last (the hook checks and packages it).")
 
 
-def unreachable(diagnoses: list[Diagnosis]) -> bool:
-    return any(d.problem.startswith("the recall target") for d in diagnoses)
+def unreachable(diagnoses: list[Finding]) -> bool:
+    return any(d.message.startswith("the recall target") for d in diagnoses)
 
 
 def read_versions_text(roots: list[Path]) -> str | None:

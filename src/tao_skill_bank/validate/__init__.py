@@ -6,7 +6,8 @@ the manifest, JSON/YAML parsing, skill_info.yaml, hooks.json, evals.json and ver
 (runner.py, the one module that reads files).
 """
 
-from tao_skill_bank.validate.findings import Finding, summarize
+from tao_skill_bank.findings import Finding
+from tao_skill_bank.validate.findings import summarize
 from tao_skill_bank.validate.runner import validate_bank
 
 __all__ = ["Finding", "summarize", "validate_bank"]

@@ -16,7 +16,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from tao_skill_bank.validate.findings import WARNING, Finding
+from tao_skill_bank.findings import WARNING, Finding
 from tao_skill_bank.validate.links import relative_link_targets
 
 CODEX_PLUGIN = "codex-plugin"

@@ -1,11 +1,9 @@
-"""A validator finding and the summary `bank validate --json` prints."""
+"""Validator rule ids and the summary `bank validate --json` prints (the finding type is
+`tao_skill_bank.findings.Finding`)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
-ERROR = "error"
-WARNING = "warning"
+from tao_skill_bank.findings import ERROR, Finding
 
 # Rule ids, one per validator rule (shown in every finding so an agent can group them).
 FRONTMATTER = "frontmatter"
@@ -19,23 +17,6 @@ HOOKS = "hooks"
 EVALS = "evals"
 VERSIONS = "versions"
 PLUGIN = "plugin"
-
-
-@dataclass(frozen=True)
-class Finding:
-    file: str          # relative to the bank root, posix separators
-    rule: str
-    message: str
-    fix: str
-    severity: str = ERROR
-    line: int | None = None
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def one_line(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{self.severity}: {where}: [{self.rule}] {self.message} — fix: {self.fix}"
 
 
 def summarize(findings: list[Finding]) -> dict:

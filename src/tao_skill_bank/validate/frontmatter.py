@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tao_skill_bank.validate.findings import BODY_LENGTH, FRONTMATTER, WARNING, Finding
+from tao_skill_bank.findings import WARNING, Finding
+from tao_skill_bank.validate.findings import BODY_LENGTH, FRONTMATTER
 
 ALLOWED_KEYS = ("name", "description", "license", "compatibility", "metadata", "allowed-tools")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")  # no leading/trailing/double hyphen

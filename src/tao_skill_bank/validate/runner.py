@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
+from tao_skill_bank.findings import WARNING, Finding
 from tao_skill_bank.validate import findings as rules
 from tao_skill_bank.validate.clients import client_findings
-from tao_skill_bank.validate.findings import WARNING, Finding
 from tao_skill_bank.validate.frontmatter import body_findings, frontmatter_findings, parse_skill_md
 from tao_skill_bank.validate.links import relative_link_targets
 
@@ -408,4 +409,4 @@ def versions_findings(root: Path) -> list[Finding]:
     except (OSError, ValueError) as err:
         return [Finding("schemas/versions.schema.json", rules.VERSIONS, f"cannot check versions: {err}",
                         "restore schemas/versions.schema.json from the bank")]
-    return [Finding(p.file, rules.VERSIONS, p.problem, p.fix, line=p.line or None) for p in problems]
+    return [replace(p, rule=rules.VERSIONS, line=p.line or None) for p in problems]

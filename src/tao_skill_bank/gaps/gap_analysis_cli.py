@@ -38,7 +38,8 @@ def _vcn_aoi(args) -> int:
     from pathlib import Path
 
     from tao_skill_bank.gaps.config import load_config
-    from tao_skill_bank.gaps.engines import run_gap_analysis
+    from tao_skill_bank.gaps.backends import run_gap_analysis
+    from tao_skill_bank.gaps.contract import UNREACHABLE
 
     config = load_config(args.experiment_spec_file, args.overrides)
     outcome = run_gap_analysis(config, engine=args.engine,
@@ -53,7 +54,7 @@ def _vcn_aoi(args) -> int:
                      (" (KPI would be unreachable)" if outcome.unreachable else ""))
     elif result is not None and result.unreachable:
         lines.append(result.unreachable_text.rstrip("\n"))
-        lines.append(f"KPI UNREACHABLE: see {Path(outcome.results_dir) / 'unreachable_kpi.txt'} (exit 4)")
+        lines.append(f"KPI UNREACHABLE: see {Path(outcome.results_dir) / UNREACHABLE} (exit 4)")
     elif result is not None:
         m = result.metrics
         if result.score_column != "siamese_score":

@@ -51,7 +51,8 @@ def _run(args) -> int:
     from tao_skill_bank.bank import find_bank_root
     from tao_skill_bank.errors import EXIT_ENVIRONMENT, EXIT_FINDINGS, UserError
     from tao_skill_bank.oi.skillinfo import load_skill_info, resolve_skill_dir
-    from tao_skill_bank.oi.spec import SpecInvalid, load_yaml_file, validate_spec
+    from tao_skill_bank.oi.spec import validate_spec
+    from tao_skill_bank.oi.specdoc import SpecInvalid, load_yaml_file
     from tao_skill_bank.versions import get_value, load_versions
 
     skill_dir = resolve_skill_dir(args.skill, args.bank)
@@ -168,7 +169,7 @@ def _refuse_existing_results(spec: dict, action, workspace, spec_path):
         as_container_path(str(base), workspace) / action.results_subdir
     resuming = action.name == "train" and bool(block.get("resume_training_checkpoint_path"))
     if output_dir.is_dir() and any(output_dir.iterdir()) and not resuming:
-        raise UserError(f"results folder already holds a previous run's files", file=str(output_dir),
+        raise UserError("results folder already holds a previous run's files", file=str(output_dir),
                         field="results_dir", fix="use a new results_dir (tao-skills spec build --job-dir NEW_DIR); "
                                                  f"to continue training set {RESUME_KEY}")
     return Path(output_dir)

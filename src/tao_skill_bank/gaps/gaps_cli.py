@@ -10,21 +10,19 @@ from __future__ import annotations
 from tao_skill_bank.output import add_group
 
 GAPS_SUBCOMMAND_MODULES: list[str] = [
-    "tao_skill_bank.gaps.run",          # gaps run
-    "tao_skill_bank.gaps.summary",      # gaps summary
-    "tao_skill_bank.gaps.spotcheck",    # gaps spotcheck
-    "tao_skill_bank.gaps.report",       # gaps report
-    "tao_skill_bank.gaps.example",      # gaps example
-    "tao_skill_bank.rca_hooks.cli",     # gaps package | check (engineer D's hooks, stdlib only)
+    "tao_skill_bank.gaps.run_cli",          # gaps run
+    "tao_skill_bank.gaps.summary_cli",      # gaps summary
+    "tao_skill_bank.gaps.spotcheck_cli",    # gaps spotcheck
+    "tao_skill_bank.gaps.report_cli",       # gaps report
+    "tao_skill_bank.gaps.example_cli",      # gaps example
+    "tao_skill_bank.rca_hooks.rca_cli",  # gaps package | check (stdlib only)
 ]
 
 
 def register(subparsers) -> None:
-    from tao_skill_bank.cli import _load_command_module
+    import importlib
 
     sub = add_group(subparsers, "gaps", "gap analysis of a VCN classify experiment: run, summary, "
                                         "spotcheck, report, example, package, check")
     for module_name in GAPS_SUBCOMMAND_MODULES:
-        module = _load_command_module(module_name)  # None only while a module is not in this build
-        if module is not None:
-            module.register(sub)
+        importlib.import_module(module_name).register(sub)

@@ -1,5 +1,5 @@
 """`tao-skills gaps package OUT` and `tao-skills gaps check OUT`: the RCA hooks as commands, for
-agents without hooks (or to rerun them by hand). Registered on the `gaps` group by gaps/cli.py."""
+agents without hooks (or to rerun them by hand). Registered on the `gaps` group by gaps/gaps_cli.py."""
 
 from __future__ import annotations
 
@@ -44,11 +44,13 @@ def _package(args) -> int:
     from tao_skill_bank.rca_hooks.entry import find_project_dir, package_request
     from tao_skill_bank.rca_hooks.package import PackagingError, build_package
 
-    from tao_skill_bank.rca_hooks.payload import RESULTS_MARKERS, looks_like_results_dir
+    from tao_skill_bank.gaps.contract import ENGINE_ARTIFACTS, PACKAGE_DIR, RUN_RECORD, SPEC
+    from tao_skill_bank.rca_hooks.package import MANIFEST
+    from tao_skill_bank.rca_hooks.payload import looks_like_results_dir
 
     out = _results_dir(args.out)
     if not looks_like_results_dir(out):  # never drop rca_config/ into an unrelated folder
-        raise UserError(f"not a gap analysis results folder (none of {', '.join(RESULTS_MARKERS)})",
+        raise UserError(f"not a gap analysis results folder (none of {', '.join((*ENGINE_ARTIFACTS, RUN_RECORD, SPEC))})",
                         file=str(out), field="OUT", fix="pass the folder printed as `results_dir:` by `tao-skills gaps run`")
     transcript = Path(args.transcript).expanduser().resolve() if args.transcript else None
     if transcript is not None and not transcript.is_file():
@@ -61,8 +63,8 @@ def _package(args) -> int:
     try:
         manifest = build_package(request)
     except PackagingError as exc:
-        raise UserError(exc.message, field="rca_config", fix=exc.fix, exit_code=EXIT_ENVIRONMENT) from None
-    summary = {"results_dir": str(out), "manifest": str(out / "rca_config" / "manifest.json"),
+        raise UserError(exc.message, field=PACKAGE_DIR, fix=exc.fix, exit_code=EXIT_ENVIRONMENT) from None
+    summary = {"results_dir": str(out), "manifest": str(out / PACKAGE_DIR / MANIFEST),
                "files": len(manifest["files"]), "copied": len(manifest["copied"]),
                "redactions": sum(c["redactions"] for c in manifest["copied"]),
                "skill_source": manifest["skill_source"], "input_csv": manifest["input_csv"],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import hashlib
 import json
 import logging
 import os
@@ -23,17 +22,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
+from tao_skill_bank.fsutil import sha256_file
 from tao_skill_bank.gaps import ENGINES
-from tao_skill_bank.gaps.config import SCORE_COLUMNS, GapConfig, inference_csv_path
+from tao_skill_bank.gaps.config import GapConfig
+from tao_skill_bank.gaps.contract import BRIDGE_DIR, RUN_RECORD, SPEC
+from tao_skill_bank.gaps.inputs import SCORE_COLUMNS, inference_csv_path
 
 log = logging.getLogger(__name__)
 
 IMAGE_KEY = "images.tao_toolkit.data_services"
-# Where a TAO Deploy CSV is copied, header renamed, for the container (inside the results folder).
-BRIDGE_DIR = "container_input"
 CHOWN_IMAGE_KEY = "images.helpers.chown"
-SPEC_NAME = "vcn_aoi_spec.yaml"
-RUN_RECORD = "run_record.json"
+SPEC_NAME = SPEC  # the name tests and callers use
 EXIT_UNREACHABLE = 4  # documented: no threshold meets min_recall; unreachable_kpi.txt written
 _HYDRA_PLAIN = re.compile(r"^[A-Za-z0-9_./:@+-]*$")
 
@@ -97,7 +96,7 @@ def run_gap_analysis(config: GapConfig, *, engine: str = "auto", workspace: Path
 def deploy_score_column(config: GapConfig) -> str | None:
     """The score column of a TAO Deploy inference.csv (no siamese_score), else None. A missing or
     bad CSV is None here: the engine's own validation reports it."""
-    from tao_skill_bank.gaps.config import read_header
+    from tao_skill_bank.gaps.inputs import read_header
 
     csv_path = inference_csv_path(config.inference_results_dir)
     if not csv_path.is_file():
@@ -266,14 +265,6 @@ def _restore_ownership(workspace: Path, results_dir: Path, bank: Path | None) ->
     if container.restore_ownership(helper, workspace, results_dir) != 0:
         log.warning("could not give %s back to uid %d; run: sudo chown -R %d:%d %s", results_dir, os.getuid(),
                     os.getuid(), os.getgid(), results_dir)
-
-
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def tool_versions() -> dict[str, str]:

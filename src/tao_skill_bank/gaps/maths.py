@@ -18,13 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
-PASS = "PASS"
+
 RECALL_TOLERANCE = 1e-12  # the reference's slack on min_recall
-
-
-def normalise_label(raw: object) -> str:
-    """The reference's label key: PASS is `str(label).strip().upper() == 'PASS'`, all else NO_PASS."""
-    return str(raw).strip().upper()
 
 
 @dataclass(frozen=True)

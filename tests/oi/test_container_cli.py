@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from support import OI_SKILL, assert_one_line_error, fake_tools, make_skill_bank, recorded_calls, run_cli
-from tao_skill_bank.container_cli import unset_keys
+from tao_skill_bank.oi.container_cli import unset_keys
 from tao_skill_bank.versions import get_value, load_versions
 
 

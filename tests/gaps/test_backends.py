@@ -13,12 +13,12 @@ import yaml
 
 import support
 from tao_skill_bank.errors import UserError
-from tao_skill_bank.gaps import engines
+from tao_skill_bank.gaps import backends
 from tao_skill_bank.gaps.config import GapConfig
 from tao_skill_bank.versions import image_uri
 
-IMAGE = image_uri(engines.IMAGE_KEY, support.REPO_ROOT)
-CHOWN = image_uri(engines.CHOWN_IMAGE_KEY, support.REPO_ROOT)
+IMAGE = image_uri(backends.IMAGE_KEY, support.REPO_ROOT)
+CHOWN = image_uri(backends.CHOWN_IMAGE_KEY, support.REPO_ROOT)
 
 
 def _config(exp, **extra) -> GapConfig:
@@ -33,14 +33,14 @@ def docker_env(fake_docker, monkeypatch):
 
 
 def test_explicit_engines_need_no_probe():
-    assert engines.choose_engine("local", IMAGE) == ("local", "requested with --engine local")
-    assert engines.choose_engine("docker", IMAGE)[0] == "docker"
+    assert backends.choose_engine("local", IMAGE) == ("local", "requested with --engine local")
+    assert backends.choose_engine("docker", IMAGE)[0] == "docker"
     with pytest.raises(UserError, match="unknown engine"):
-        engines.choose_engine("podman", IMAGE)
+        backends.choose_engine("podman", IMAGE)
 
 
 def test_auto_picks_docker_when_daemon_gpu_and_image_are_there(docker_env):
-    engine, why = engines.choose_engine("auto", IMAGE)
+    engine, why = backends.choose_engine("auto", IMAGE)
     assert engine == "docker" and why.startswith("auto:")
     assert ["pull", IMAGE] not in docker_env.calls()  # auto never pulls
 
@@ -50,31 +50,31 @@ def test_auto_picks_docker_when_daemon_gpu_and_image_are_there(docker_env):
 def test_auto_falls_back_to_local_and_says_why(docker_env, monkeypatch, env, needle):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    engine, why = engines.choose_engine("auto", IMAGE)
+    engine, why = backends.choose_engine("auto", IMAGE)
     assert engine == "local" and needle in why
 
 
 def test_auto_without_gpu_is_local(docker_env):
     (docker_env.bin_dir / "nvidia-smi").unlink()
-    engine, why = engines.choose_engine("auto", IMAGE)
+    engine, why = backends.choose_engine("auto", IMAGE)
     assert engine == "local" and "GPU" in why
 
 
 def test_auto_without_image_key_is_local():
-    assert engines.choose_engine("auto", None)[0] == "local"
+    assert backends.choose_engine("auto", None)[0] == "local"
 
 
 def test_docker_command_is_exactly_the_contract(tmp_path):
     config = GapConfig(inference_results_dir="/ws/exp/inference", train_config="/ws/exp/train.yaml",
                        results_dir="/ws/exp/rca/r1", kpi_media_path="/ws/data set", min_recall=0.99,
                        top_k_per_label=20)
-    argv = engines.docker_command(config, IMAGE, Path("/ws"), Path("/ws/exp/rca/r1/vcn_aoi_spec.yaml"))
+    argv = backends.docker_command(config, IMAGE, Path("/ws"), Path("/ws/exp/rca/r1/vcn_aoi_spec.yaml"))
     assert argv == ["docker", "run", "--rm", "--gpus", "all", "--ipc=host", "-v", "/ws:/ws", "-w", "/ws", IMAGE,
                     "gap_analysis", "vcn_aoi", "-e", "/ws/exp/rca/r1/vcn_aoi_spec.yaml",
                     "inference_results_dir=/ws/exp/inference", "train_config=/ws/exp/train.yaml",
                     "results_dir=/ws/exp/rca/r1", "kpi_media_path='/ws/data set'", "min_recall=0.99",
                     "top_k_per_label=20"]
-    pinned = engines.container_overrides(GapConfig("/a", "/b", "/c", threshold=0))
+    pinned = backends.container_overrides(GapConfig("/a", "/b", "/c", threshold=0))
     assert "threshold=0.0" in pinned and "top_k_per_label=50" in pinned
     assert not any(a.startswith("--user") or a == "-u" for a in argv)
 
@@ -82,12 +82,12 @@ def test_docker_command_is_exactly_the_contract(tmp_path):
 def test_default_workspace_is_the_common_parent(tmp_path):
     config = GapConfig(inference_results_dir=str(tmp_path / "a" / "inf"), train_config=str(tmp_path / "a" / "t.yaml"),
                        results_dir=str(tmp_path / "a" / "out"), kpi_media_path=str(tmp_path / "b"))
-    assert engines.default_workspace(config) == tmp_path
+    assert backends.default_workspace(config) == tmp_path
 
 
 def test_paths_outside_the_workspace_are_refused_before_docker(docker_env, experiment):
     with pytest.raises(UserError) as err:
-        engines.run_gap_analysis(_config(experiment), engine="docker", workspace=experiment.inference_dir)
+        backends.run_gap_analysis(_config(experiment), engine="docker", workspace=experiment.inference_dir)
     assert "outside the mounted workspace" in err.value.message and "train_config=" in err.value.message
     assert docker_env.calls() == []
     assert not experiment.results_dir.exists()
@@ -95,14 +95,14 @@ def test_paths_outside_the_workspace_are_refused_before_docker(docker_env, exper
 
 def test_filesystem_root_is_never_mounted(docker_env, experiment):
     with pytest.raises(UserError, match="refusing to mount the filesystem root"):
-        engines.run_gap_analysis(_config(experiment), engine="docker", workspace=Path("/"))
+        backends.run_gap_analysis(_config(experiment), engine="docker", workspace=Path("/"))
     assert docker_env.calls() == []
 
 
 def test_bad_input_is_refused_before_docker(docker_env, experiment):
     experiment.csv.write_text("input_path,object_name,label\nd,o,PASS\n")
     with pytest.raises(UserError, match="missing columns"):
-        engines.run_gap_analysis(_config(experiment), engine="docker")
+        backends.run_gap_analysis(_config(experiment), engine="docker")
     assert docker_env.calls() == []
 
 
@@ -110,20 +110,20 @@ def test_preflight_failure_is_one_line_per_check(docker_env, experiment, monkeyp
     monkeypatch.setenv("FAKE_DOCKER_IMAGE", "absent")
     (docker_env.bin_dir / "nvidia-smi").unlink()
     with pytest.raises(UserError) as err:
-        engines.run_gap_analysis(_config(experiment), engine="docker")
+        backends.run_gap_analysis(_config(experiment), engine="docker")
     assert err.value.exit_code == 2 and err.value.field == "preflight"
     assert "gpu: no NVIDIA GPU visible" in err.value.message and "image: cannot pull" in err.value.message
     assert docker_env.runs() == [] and not experiment.results_dir.exists()
 
 
 def test_dry_run_prints_the_command_and_touches_nothing(docker_env, experiment):
-    outcome = engines.run_gap_analysis(_config(experiment), engine="docker", dry_run=True)
+    outcome = backends.run_gap_analysis(_config(experiment), engine="docker", dry_run=True)
     assert outcome.dry_run and outcome.command[:2] == ["docker", "run"] and IMAGE in outcome.command
     assert outcome.exit_code == 0 and docker_env.calls() == [] and not experiment.results_dir.exists()
 
 
 def test_docker_engine_runs_the_container_then_completes_artifacts(docker_env, experiment):
-    outcome = engines.run_gap_analysis(_config(experiment), engine="docker")
+    outcome = backends.run_gap_analysis(_config(experiment), engine="docker")
     folder = experiment.results_dir
     assert outcome.exit_code == 0 and outcome.engine == "docker"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
@@ -146,10 +146,10 @@ def test_docker_engine_runs_the_container_then_completes_artifacts(docker_env, e
 
 
 def test_docker_engine_matches_local_engine(docker_env, experiment, tmp_path):
-    engines.run_gap_analysis(_config(experiment), engine="docker")
+    backends.run_gap_analysis(_config(experiment), engine="docker")
     local = _config(experiment)
     local.results_dir = str(tmp_path / "local")
-    engines.run_gap_analysis(local, engine="local")
+    backends.run_gap_analysis(local, engine="local")
     for name in ("threshold.txt", "weak_samples_breakdown.txt"):
         assert (experiment.results_dir / name).read_text() == (tmp_path / "local" / name).read_text()
     pd.testing.assert_frame_equal(pd.read_parquet(experiment.results_dir / "kpi_gaps.parquet"),
@@ -157,7 +157,7 @@ def test_docker_engine_matches_local_engine(docker_env, experiment, tmp_path):
 
 
 def test_pinned_threshold_is_filled_in_after_the_container(docker_env, experiment):
-    outcome = engines.run_gap_analysis(_config(experiment, threshold=0.5), engine="docker")
+    outcome = backends.run_gap_analysis(_config(experiment, threshold=0.5), engine="docker")
     assert sorted(outcome.result.written) == ["metrics.json", "threshold.txt"]
     assert (experiment.results_dir / "threshold.txt").read_text() == "0.5"
     assert "threshold=0.5" in outcome.command
@@ -165,8 +165,8 @@ def test_pinned_threshold_is_filled_in_after_the_container(docker_env, experimen
 
 def test_unreachable_in_docker_exits_4_with_the_explanation_only(docker_env, tmp_path, gap_cases):
     exp = gap_cases.write_experiment(tmp_path / "e", [("d", "o1", "PASS", 0.1), ("d", "o2", "PASS", 0.3)])
-    outcome = engines.run_gap_analysis(_config(exp), engine="docker")
-    assert outcome.exit_code == engines.EXIT_UNREACHABLE == 4 and outcome.unreachable
+    outcome = backends.run_gap_analysis(_config(exp), engine="docker")
+    assert outcome.exit_code == backends.EXIT_UNREACHABLE == 4 and outcome.unreachable
     assert sorted(p.name for p in exp.results_dir.iterdir()) == ["run_record.json", "unreachable_kpi.txt",
                                                                  "vcn_aoi_spec.yaml"]
 
@@ -174,7 +174,7 @@ def test_unreachable_in_docker_exits_4_with_the_explanation_only(docker_env, tmp
 def test_container_failure_is_an_environment_error_without_metrics(docker_env, experiment, monkeypatch):
     monkeypatch.setenv("FAKE_DOCKER_RUN_EXIT", "3")
     with pytest.raises(UserError) as err:
-        engines.run_gap_analysis(_config(experiment), engine="docker")
+        backends.run_gap_analysis(_config(experiment), engine="docker")
     assert err.value.exit_code == 2 and "exited with 3" in err.value.message
     assert not (experiment.results_dir / "metrics.json").exists()
 
@@ -183,13 +183,13 @@ def test_a_different_spec_already_in_the_folder_is_not_overwritten(docker_env, e
     experiment.results_dir.mkdir(parents=True)
     (experiment.results_dir / "vcn_aoi_spec.yaml").write_text("min_recall: 0.1\n")
     with pytest.raises(UserError, match="other values"):
-        engines.run_gap_analysis(_config(experiment), engine="docker")
+        backends.run_gap_analysis(_config(experiment), engine="docker")
     assert (experiment.results_dir / "vcn_aoi_spec.yaml").read_text() == "min_recall: 0.1\n"
     assert docker_env.runs() == []
 
 
 def test_local_engine_records_engine_and_reason(experiment):
-    outcome = engines.run_gap_analysis(_config(experiment), engine="local")
+    outcome = backends.run_gap_analysis(_config(experiment), engine="local")
     record = json.loads((experiment.results_dir / "run_record.json").read_text())
     assert record["engine"] == "local" and record["engine_reason"] == "requested with --engine local"
     assert record["command"] is None and record["config"]["top_k_per_label"] == 50
@@ -200,7 +200,7 @@ def test_local_engine_records_engine_and_reason(experiment):
 def test_run_record_merges_into_one_started_by_gaps_run(experiment):
     experiment.results_dir.mkdir(parents=True)
     (experiment.results_dir / "run_record.json").write_text(json.dumps({"skill": "tao-analyze-gaps"}))
-    engines.run_gap_analysis(_config(experiment), engine="local")
+    backends.run_gap_analysis(_config(experiment), engine="local")
     record = json.loads((experiment.results_dir / "run_record.json").read_text())
     assert record["skill"] == "tao-analyze-gaps" and record["engine"] == "local"
 
@@ -212,7 +212,7 @@ def test_docker_engine_with_the_reference_code_behind_the_fake_container(docker_
     """The fake container runs nvidia-tao-ds's module with our -e spec and overrides, so the
     command line and spec must be ones the real code accepts; completion then adds the rest."""
     monkeypatch.setenv("FAKE_DOCKER_ORACLE", str(oracle_python))
-    outcome = engines.run_gap_analysis(_config(experiment, threshold=threshold), engine="docker")
+    outcome = backends.run_gap_analysis(_config(experiment, threshold=threshold), engine="docker")
     folder = experiment.results_dir
     assert outcome.exit_code == 0
     assert sorted(outcome.result.written) == (["metrics.json"] if threshold < 0 else ["metrics.json", "threshold.txt"])
@@ -232,8 +232,8 @@ def test_fake_container_dies_on_a_deploy_csv_like_the_real_image(docker_env, tmp
     import subprocess
 
     exp = _deploy_experiment(tmp_path, gap_cases)
-    config = engines.docker_config(_config(exp))
-    argv = engines.docker_command(config, IMAGE, exp.root, exp.results_dir / engines.SPEC_NAME)
+    config = backends.docker_config(_config(exp))
+    argv = backends.docker_command(config, IMAGE, exp.root, exp.results_dir / backends.SPEC_NAME)
     proc = subprocess.run(argv, capture_output=True, text=True)
     assert proc.returncode == 1 and "KeyError: 'siamese_score'" in proc.stderr
 
@@ -242,13 +242,13 @@ def test_fake_container_dies_on_a_deploy_csv_like_the_real_image(docker_env, tmp
 def test_container_reads_a_deploy_csv_through_a_renamed_header_copy(docker_env, tmp_path, gap_cases, requested):
     exp = _deploy_experiment(tmp_path, gap_cases)
     original = exp.csv.read_bytes()
-    outcome = engines.run_gap_analysis(_config(exp), engine=requested)
+    outcome = backends.run_gap_analysis(_config(exp), engine=requested)
     assert outcome.exit_code == 0 and outcome.engine == "docker"
     assert "TAO Deploy CSV (output_score)" in outcome.reason
-    bridge = exp.results_dir / engines.BRIDGE_DIR / "inference.csv"
+    bridge = exp.results_dir / backends.BRIDGE_DIR / "inference.csv"
     # the container was pointed at the copy by an override; the spec keeps the real input
     assert f"inference_results_dir={bridge.parent}" in outcome.command
-    spec = yaml.safe_load((exp.results_dir / engines.SPEC_NAME).read_text())
+    spec = yaml.safe_load((exp.results_dir / backends.SPEC_NAME).read_text())
     assert spec["inference_results_dir"] == str(Path(exp.inference_dir).resolve())
     header, _, body = bridge.read_bytes().partition(b"\n")
     assert b"siamese_score" in header and b"output_score" not in header
@@ -256,7 +256,7 @@ def test_container_reads_a_deploy_csv_through_a_renamed_header_copy(docker_env, 
     assert exp.csv.read_bytes() == original       # the user's CSV is never touched
     metrics = json.loads((exp.results_dir / "metrics.json").read_text())
     assert metrics["score_column"] == "output_score" and metrics["engine"] == "docker"
-    local = engines.run_gap_analysis(replace(_config(exp), results_dir=str(tmp_path / "local")), engine="local")
+    local = backends.run_gap_analysis(replace(_config(exp), results_dir=str(tmp_path / "local")), engine="local")
     assert (local.results_dir / "threshold.txt").read_text() == (exp.results_dir / "threshold.txt").read_text()
     assert pd.read_parquet(local.results_dir / "kpi_gaps.parquet").equals(
         pd.read_parquet(exp.results_dir / "kpi_gaps.parquet"))
@@ -265,12 +265,12 @@ def test_container_reads_a_deploy_csv_through_a_renamed_header_copy(docker_env, 
 def test_bridge_keeps_quoting_and_crlf_of_the_header(tmp_path):
     source = tmp_path / "in.csv"
     source.write_bytes('\ufeffinput_path,"object, name",output_score\r\na,b,0.5\r\n'.encode("utf-8"))
-    target = engines.bridge_deploy_csv(source, tmp_path / "out" / "inference.csv", "output_score")
+    target = backends.bridge_deploy_csv(source, tmp_path / "out" / "inference.csv", "output_score")
     assert target.read_bytes() == b'input_path,"object, name",siamese_score\r\na,b,0.5\r\n'
 
 
 def test_deploy_score_column_only_flags_csvs_without_siamese_score(tmp_path, gap_cases, experiment):
-    assert engines.deploy_score_column(_config(_deploy_experiment(tmp_path, gap_cases))) == "output_score"
-    assert engines.deploy_score_column(_config(experiment)) is None
+    assert backends.deploy_score_column(_config(_deploy_experiment(tmp_path, gap_cases))) == "output_score"
+    assert backends.deploy_score_column(_config(experiment)) is None
     experiment.csv.unlink()  # a missing CSV is left to the engine's own one-line error
-    assert engines.deploy_score_column(_config(experiment)) is None
+    assert backends.deploy_score_column(_config(experiment)) is None
