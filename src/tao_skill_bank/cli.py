@@ -18,16 +18,16 @@ from tao_skill_bank.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, UserError
 # (module, purpose) — order is the order shown in --help.
 COMMAND_MODULES: list[str] = [
     "tao_skill_bank.versions_cli",          # versions get|check|stamp
-    "tao_skill_bank.validate.validate_cli",          # bank validate
-    "tao_skill_bank.gaps.gap_analysis_cli",       # gap_analysis vcn_aoi (container-compatible)
-    "tao_skill_bank.gaps.gaps_cli",              # gaps run|summary|spotcheck|report|example|package|check
+    "tao_skill_bank.validate.validate_cli",  # bank validate
+    "tao_skill_bank.gaps.gap_analysis_cli",  # gap_analysis vcn_aoi (container-compatible)
+    "tao_skill_bank.gaps.gaps_cli",          # gaps run|summary|spotcheck|report|example|package|check
     "tao_skill_bank.oi.schemas_cli",        # schemas regenerate
     "tao_skill_bank.oi.spec_cli",           # spec validate|build
     "tao_skill_bank.oi.automl_cli",         # automl route
     "tao_skill_bank.oi.checkpoint_cli",     # checkpoint resolve
     "tao_skill_bank.oi.dataset_cli",        # dataset check
     "tao_skill_bank.oi.container_cli",       # container run
-    "tao_skill_bank.evals.cli",             # evals run
+    "tao_skill_bank.evals.evals_cli",        # evals run
 ]
 
 log = logging.getLogger("tao_skill_bank")
