@@ -51,3 +51,11 @@ def skill_dir(skill: str, bank: str | os.PathLike | None = None) -> Path:
         raise UserError(f"unknown skill '{skill}'", file=str(root / "skills"),
                         fix=f"use one of: {', '.join(known) or '(none)'}")
     return path
+
+
+def skill_folders(root: Path) -> list[Path]:
+    """The skill folders of a bank (skills/<name>/, hidden and _private names left out)."""
+    base = root / "skills"
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))

@@ -16,6 +16,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
+from tao_skill_bank.bank import skill_folders
 from tao_skill_bank.findings import WARNING, Finding
 from tao_skill_bank.validate.links import relative_link_targets
 
@@ -197,8 +198,6 @@ def codex_marketplace_findings(files) -> list[Finding]:
 # --- AGENTS.md ---------------------------------------------------------------------------------
 
 def agents_md_findings(files) -> list[Finding]:
-    from tao_skill_bank.validate.runner import skill_folders
-
     path = files.root / "AGENTS.md"
     skills = [s for s in skill_folders(files.root) if (s / "SKILL.md").is_file()]
     if not path.is_file():

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
+from tao_skill_bank.bank import skill_folders
 from tao_skill_bank.findings import WARNING, Finding
 from tao_skill_bank.validate import findings as rules
 from tao_skill_bank.validate.clients import client_findings
@@ -76,13 +77,6 @@ def validate_bank(root: Path) -> list[Finding]:
     found += client_findings(files)
     found += versions_findings(root)
     return found
-
-
-def skill_folders(root: Path) -> list[Path]:
-    base = root / "skills"
-    if not base.is_dir():
-        return []
-    return sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
 def skill_findings(files: BankFiles, skill: Path) -> list[Finding]:
