@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tao_skill_bank.findings import Finding
+from tao_skill_bank.gaps import contract
 from tao_skill_bank.rca_hooks import miniyaml
 
 DATA_SERVICES_KEY = "images.tao_toolkit.data_services"
@@ -135,7 +136,7 @@ _OUTPUT_RULES: list[tuple[tuple, str, str]] = [
     (tuple((e, ("input_map", "image_ext", "classify")) for e in ("keyerror", "configkeyerror", "configattributeerror")),
      "the train config lacks dataset.classify.input_map or dataset.classify.image_ext",
      "pass the VCN train YAML used for the experiment as train_config"),
-    (("no threshold achieves", "unreachable_kpi.txt", "kpi unreachable"),
+    (("no threshold achieves", contract.UNREACHABLE, "kpi unreachable"),
      "the recall target is unreachable: no threshold meets min_recall",
      "write the abridged report (## 1. Verdict, ## 2. Threshold Selection, ## 3. KPI Unreachable quoting "
      "unreachable_kpi.txt, ## 4. Recommended Actions = retrain or relabel); skip the spot check"),
