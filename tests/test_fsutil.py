@@ -3,6 +3,7 @@ import os
 import pytest
 
 from tao_skill_bank import fsutil
+from tao_skill_bank.errors import UserError
 
 
 def test_atomic_write_leaves_no_temp_and_replaces(tmp_path):
@@ -32,6 +33,14 @@ def test_json_refuses_nan(tmp_path):
         fsutil.atomic_write_json(tmp_path / "m.json", {"x": float("nan")})
     assert not (tmp_path / "m.json").exists()
 
+
+def test_create_new_dir_never_reuses(tmp_path):
+    made = fsutil.create_new_dir(tmp_path / "run")
+    (made / "keep.txt").write_text("results")
+    with pytest.raises(UserError) as err:
+        fsutil.create_new_dir(tmp_path / "run")
+    assert "already exists" in err.value.one_line()
+    assert (made / "keep.txt").read_text() == "results"
 
 
 def test_new_files_get_the_umask_mode_and_replaced_files_keep_theirs(tmp_path):

@@ -1,4 +1,4 @@
-"""Filesystem adapters: atomic writes and file hashes.
+"""Filesystem adapters: atomic writes, never-clobber folders and file hashes.
 
 Outputs are written to a temporary sibling and renamed into place, so a crash or a bad input
 never leaves a half-written file.
@@ -13,6 +13,8 @@ import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
+
+from tao_skill_bank.errors import UserError
 
 
 
@@ -54,6 +56,17 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -
     except BaseException:
         _silent_unlink(tmp)
         raise
+    return path
+
+
+def create_new_dir(path: str | os.PathLike) -> Path:
+    """Create a results folder that must not exist yet (never reuse a previous run's folder)."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=False)
+    except FileExistsError:
+        raise UserError("results folder already exists; refusing to overwrite a previous run",
+                        file=str(path), fix="choose a new --out folder or let the tool pick a timestamp")
     return path
 
 
