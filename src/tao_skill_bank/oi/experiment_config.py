@@ -193,9 +193,9 @@ def merge_issues(spec: Any, tree: dict) -> list:
     """Every place where the container's merge would refuse the spec (SpecIssue list)."""
     issues: list = []
     if not isinstance(spec, dict):
-        from tao_skill_bank.oi.spec import SpecIssue, _describe_value
+        from tao_skill_bank.oi.specdoc import SpecIssue, describe_value
 
-        return [SpecIssue("(root)", "a mapping", _describe_value(spec), "a spec is a YAML mapping of sections")]
+        return [SpecIssue("(root)", "a mapping", describe_value(spec), "a spec is a YAML mapping of sections")]
     _check_struct(spec, tree, "", issues)
     return issues
 
@@ -258,7 +258,7 @@ def _check_struct(value: dict, node: dict, prefix: str, issues: list) -> None:
             near = difflib.get_close_matches(str(key), list(fields), n=1)
             hint = f"did you mean '{near[0]}'?" if near else f"valid keys here: {', '.join(list(fields)[:12])}"
             where = prefix.rstrip(".") or "the spec"
-            from tao_skill_bank.oi.spec import SpecIssue
+            from tao_skill_bank.oi.specdoc import SpecIssue
 
             issues.append(SpecIssue(path, f"a key of {where}", "unknown key",
                                     f"the container refuses keys its config does not have — {hint}"))
@@ -294,6 +294,6 @@ def _render(value: Any) -> str:
 
 
 def _issue(issues: list, path: str, expected: str, value: Any, message: str) -> None:
-    from tao_skill_bank.oi.spec import SpecIssue, _describe_value
+    from tao_skill_bank.oi.specdoc import SpecIssue, describe_value
 
-    issues.append(SpecIssue(path, expected, _describe_value(value), message))
+    issues.append(SpecIssue(path, expected, describe_value(value), message))

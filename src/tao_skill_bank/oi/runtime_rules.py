@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from tao_skill_bank.oi.spec import SpecIssue
+from tao_skill_bank.oi.specdoc import SpecIssue
 
 PYT = "pyt"          # the PyTorch image (train skill)
 DEPLOY = "deploy"    # the TAO Deploy image (deploy skill)

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from tao_skill_bank.errors import UserError
-from tao_skill_bank.oi.specdoc import (PLACEHOLDER, URI_PREFIXES, SpecInvalid, SpecIssue, get_dotted, load_yaml_file,
-                                       set_dotted)
+from tao_skill_bank.oi.specdoc import (PLACEHOLDER, URI_PREFIXES, SpecInvalid, SpecIssue, describe_value, get_dotted,
+                                       load_yaml_file, set_dotted)
 
 TARBALL = "images.tar.gz"
 _ABSENT = object()
@@ -65,7 +65,7 @@ def validate_spec(spec: dict, skill_dir: str | Path, action: str, mode: str = "s
     info = load_skill_info(skill_dir)
     act = info.action(action)
     if not isinstance(spec, dict):
-        return [SpecIssue("(root)", "a mapping", _describe_value(spec), "a spec is a YAML mapping of sections")]
+        return [SpecIssue("(root)", "a mapping", describe_value(spec), "a spec is a YAML mapping of sections")]
     schema = json_schema_for(skill_dir, action, mode)
     validator = jsonschema.Draft202012Validator(schema)
     hints = _fill_hints(act)
@@ -115,7 +115,7 @@ def _issues_from_error(error, hints: dict[str, str]) -> list[SpecIssue]:
             return [issue for e in base for issue in _issues_from_error(e, hints)]
     expected = _describe_schema(error.schema if error.validator in ("anyOf", "not") else
                                 {k: v for k, v in error.schema.items() if k not in ("anyOf",)})
-    return [SpecIssue(path, expected, _describe_value(error.instance), _short_message(error))]
+    return [SpecIssue(path, expected, describe_value(error.instance), _short_message(error))]
 
 
 def _short_message(error) -> str:
@@ -145,16 +145,6 @@ def _describe_schema(schema: dict) -> str:
     if "maximum" in schema:
         parts.append(f"<= {schema['maximum']}")
     return " ".join(parts) or "a value"
-
-
-def _describe_value(value: Any) -> str:
-    kinds = [(bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"),
-             (dict, "object"), (type(None), "null")]
-    kind = next((name for cls, name in kinds if isinstance(value, cls)), type(value).__name__)
-    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{kind} {text}"
 
 
 # ---------------------------------------------------------------- building

@@ -7,6 +7,7 @@ import `oi.spec` (which imports them) — the `oi/` modules form no import circl
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,17 @@ class SpecInvalid(UserError):
 
     def as_dict(self) -> dict:
         return {**super().as_dict(), "issues": [i.as_dict() for i in self.issues]}
+
+
+def describe_value(value: Any) -> str:
+    """`<json type> <value>` for an issue's `got` (cut at 60 characters)."""
+    kinds = [(bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"),
+             (dict, "object"), (type(None), "null")]
+    kind = next((name for cls, name in kinds if isinstance(value, cls)), type(value).__name__)
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{kind} {text}"
 
 
 # ---------------------------------------------------------------- dotted keys
