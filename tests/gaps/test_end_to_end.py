@@ -80,6 +80,7 @@ def test_agent_part_then_the_report_check_passes(main_job):
     assert result.code == 0, result.stderr
     assert 1000 <= result.json()["words"] <= 1800 and result.json()["verdicts_pending"] == 0
     shutil.copy(out / "RCA_Report.draft.md", out / "RCA_Report.md")  # the agent's review, unchanged here
+    assert run_cli("gaps", "package", out).code == 0  # the SKILL's last step when no hook packaged it
     check = run_cli("gaps", "check", out, "--json")
     assert check.code == 0, check.stdout + check.stderr
     assert check.json()["ok"] is True
@@ -118,5 +119,6 @@ def test_unreachable_chain_gives_the_abridged_report(tmp_path):
     # The engine leaves no threshold.txt / metrics.json here; the report check must accept that.
     assert not (out / "threshold.txt").exists() and not (out / "metrics.json").exists()
     (out / "RCA_Report.md").write_text(text)
+    assert run_cli("gaps", "package", out).code == 0
     check = run_cli("gaps", "check", out, "--json")
     assert check.code == 0, check.stdout

@@ -366,6 +366,60 @@ def manifest_files(out: Path, staging_root: Path) -> list[dict]:
     return sorted(entries, key=lambda e: e["path"])
 
 
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+
+
+def _current_entries(out: Path) -> dict[str, dict]:
+    """Manifest-style entries for OUT as it is now (the package's own files included)."""
+    config = out / CONFIG_DIR
+    entries = {e["path"]: e for e in manifest_files(out, config if config.is_dir() and not config.is_symlink() else out / ".none")}
+    entries.pop(f"{CONFIG_DIR}/{MANIFEST}", None)
+    return entries
+
+
+def package_status(out: Path) -> dict:
+    """Whether OUT/rca_config/ exists and is current: every file of OUT (the report, the artifacts,
+    the package's own copies) is as the manifest recorded it, and the inputs it hashed (input CSV,
+    train config) are unchanged. `reasons` says what differs."""
+    manifest_path = out / CONFIG_DIR / MANIFEST
+    if not manifest_path.is_file() or manifest_path.is_symlink():
+        return {"exists": False, "current": False, "reasons": [f"{CONFIG_DIR}/{MANIFEST} does not exist"]}
+    try:
+        if manifest_path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ValueError("too large")
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        listed = {e["path"]: e for e in manifest["files"]}
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return {"exists": True, "current": False, "reasons": [f"{CONFIG_DIR}/{MANIFEST} is unreadable"]}
+    now = _current_entries(out)
+    reasons = [f"{rel} is new since packaging" for rel in sorted(set(now) - set(listed))]
+    reasons += [f"{rel} was removed since packaging" for rel in sorted(set(listed) - set(now))]
+    reasons += [f"{rel} changed since packaging" for rel in sorted(set(now) & set(listed))
+                if {k: v for k, v in now[rel].items() if k != "path"} != {k: v for k, v in listed[rel].items() if k != "path"}]
+    reasons += _changed_inputs(manifest)
+    return {"exists": True, "current": not reasons, "packaged_at": manifest.get("packaged_at"), "reasons": reasons}
+
+
+def _digest_now(path_text) -> str | None:
+    try:
+        path = Path(path_text)
+        return digest_text(sha256_file(path)) if path.is_file() else None
+    except (OSError, TypeError, ValueError):
+        return None
+
+
+def _changed_inputs(manifest: dict) -> list[str]:
+    reasons = []
+    csv = manifest.get("input_csv") or {}
+    if isinstance(csv, dict) and csv.get("sha256") and _digest_now(csv.get("path")) != csv["sha256"]:
+        reasons.append(f"input CSV {csv.get('path')} changed since packaging")
+    for copied in manifest.get("copied") or []:
+        if isinstance(copied, dict) and copied.get("what") == "train config" and \
+                _digest_now(copied.get("from")) != copied.get("source_sha256"):
+            reasons.append(f"train config {copied.get('from')} changed since packaging")
+    return reasons
+
+
 def _swap_in(out: Path, staging_root: Path) -> None:
     final = out / CONFIG_DIR
     old = None

@@ -25,8 +25,10 @@ def register(sub) -> None:
 
     check = sub.add_parser(
         "check", help="check RCA_Report.md: sections, 1000–1800 words, threshold, label counts, spot check, "
-                      "artifacts (exit 3 on findings)",
-        description="Check OUT/RCA_Report.md against the results folder. Exit 0 = OK, 3 = findings.")
+                      "artifacts, and that rca_config/ exists and is current (exit 3 on findings)",
+        description="Check OUT/RCA_Report.md against the results folder, and whether OUT/rca_config/ exists and "
+                    "matches the current report and inputs (the packaging hook may not have run: some Claude Code "
+                    "versions drop plugin PostToolUse hooks). Exit 0 = OK, 3 = findings.")
     check.add_argument("out", metavar="OUT", help="results folder holding RCA_Report.md")
     add_json_flag(check)
     check.set_defaults(func=_check)
@@ -78,11 +80,18 @@ def _package(args) -> int:
 
 def _check(args) -> int:
     from tao_skill_bank.rca_hooks.entry import find_project_dir
-    from tao_skill_bank.rca_hooks.reportcheck import check_results_dir, render_text
+    from tao_skill_bank.rca_hooks.package import package_status
+    from tao_skill_bank.rca_hooks.reportcheck import Finding, check_results_dir, render_text
 
     out = _results_dir(args.out)
     result = check_results_dir(out, find_project_dir(Path.cwd(), dict(os.environ)))
-    emit(args, result.as_dict(), render_text(result))
+    status = package_status(out)
+    if not status["current"]:
+        state = "is stale" if status["exists"] else "is missing"
+        shown = "; ".join(status["reasons"][:5]) + ("; …" if len(status["reasons"]) > 5 else "")
+        result.findings.append(Finding("package", f"rca_config/ {state} ({shown})",
+                                       f"run `tao-skills gaps package {out}`"))
+    emit(args, {**result.as_dict(), "package": status}, render_text(result))
     return 0 if result.ok else EXIT_FINDINGS
 
 
