@@ -38,9 +38,95 @@ def hook_call(script: Path, payload: dict):
     return lambda: subprocess.run([sys.executable, str(script)], input=data, capture_output=True, check=True)
 
 
+def cpu_and_wall_ms(fn) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return (time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
+
+
+N = 100_000
+# Lines a hostile or unlucky session can produce; each must redact in ≤ 50 ms.
+ADVERSARIAL_LINES = {
+    "100 kB backslash run under api_key": b'{"api_key": "' + b"\\" * N + b"s3cret",
+    "100 kB backslash run, quoted": b'"' + b"\\" * N + b'"',
+    "50k escaped quotes under token": b'{"token": "' + b'\\"' * (N // 2) + b"x9",
+    "unterminated double quote": b'password="' + b"a" * N,
+    "unterminated single quote": b"password='" + b"a b " * (N // 4),
+    "truncated JSON, Windows path under api_key": b'{"type":"user","content":"{\\"api_key\\": \\"C:\\\\\\\\Users\\\\\\\\'
+                                                  + b"dir\\\\\\\\" * (N // 8),
+    "100 kB token": b"A" * N,
+    "100 kB ghp_ token": b"ghp_" + b"A1b2" * (N // 4),
+    "100 kB base64, quoted": b'"' + b"Zm9vYmFy" * (N // 8) + b'"',
+    "100 kB hex, quoted": b'"' + b"0123456789abcdef" * (N // 16) + b'"',
+    "eyJ x 33k": b"eyJ" * (N // 3),
+    "nvapi- x 16k": b"nvapi-" * (N // 6),
+    "100k quotes": b'"' * N,
+    "://a: x 20k": b"://a:" * (N // 5),
+    "BEGIN PRIVATE KEY x 3.7k, no END": b"-----BEGIN PRIVATE KEY-----" * (N // 27),
+    "1.2.3.4. x 12k": b"1.2.3.4." * (N // 8),
+    "50k-char name then =": b"a_" * (N // 2) + b"key=v",
+    # many real hits in one line: linear, but Python work per hit
+    "key x 25k (words)": b"key " * (N // 4),
+    "api_key: x 11k": b"api_key: " * (N // 9),
+    '"password": x 8k (8k secrets)': b'"password": ' * (N // 12),
+    "--password x 9k": b"--password " * (N // 11),
+    "&sig= x 20k": b"&sig=" * (N // 5),
+    "curl -u a:b x 8k": b"curl -u a:b " * (N // 12),
+}
+
+
+def redaction_rows(show_lines: bool) -> list[tuple[str, float]]:
+    sys.path.insert(0, str(REPO / "tests" / "rca_hooks"))
+    from secret_corpus import transcript_jsonl
+    from tao_skill_bank.rca_hooks.redact import redact_bytes
+    line = json.dumps({"type": "assistant", "message": {"content": [{"type": "tool_use", "input": {"command": "ls -la " + "x" * 200}},
+                       {"type": "text", "text": "The threshold is 0.43. " * 40}]}, "usage": {"input_tokens": 1234}})
+    block = ("\n".join([line] * 200) + "\n" + transcript_jsonl()).encode()  # ordinary lines + the planted corpus
+    transcript = (block * (30_000_000 // len(block) + 1))[:30_000_000]
+    cpu, wall = cpu_and_wall_ms(lambda: redact_bytes(transcript))
+    rows = [(f"redact a {len(transcript) / 1e6:.0f} MB transcript (CPU time)", cpu),
+            (f"redact a {len(transcript) / 1e6:.0f} MB transcript (wall time)", wall)]
+    worst_name, worst = "", 0.0
+    for name, data in ADVERSARIAL_LINES.items():
+        ms = min(cpu_and_wall_ms(lambda: redact_bytes(data))[0] for _ in range(3))
+        if show_lines:
+            print(f"  adversarial line {name:<45} {ms:7.1f} ms CPU")
+        if ms > worst:
+            worst_name, worst = name, ms
+    rows.append((f"slowest adversarial line ({worst_name}; CPU)", worst))
+    return rows
+
+
+def hostile_hook_rows(run_hook: Path, report_hook: Path) -> list[tuple[str, float]]:
+    """1 MB commands and outputs through the run hook, a 1 MB report through the report hook."""
+    megabyte = 1_000_000
+    bash = lambda command, output: {"hook_event_name": "PostToolUse", "tool_name": "Bash", "cwd": "/tmp",  # noqa: E731
+                                    "tool_input": {"command": command}, "tool_response": {"stdout": output, "stderr": ""}}
+    cases = {
+        "run hook, 1 MB command (gaps run, 1 MB argument)": bash("tao-skills gaps run --exp-dir /e" + "/x" * (megabyte // 2), "ok"),
+        "run hook, 1 MB command (166k options, no run)": bash("tao-skills " + "--x 1 " * (megabyte // 6) + "gaps run", "ok"),
+        "run hook, 1 MB docker command": bash("docker run " * (megabyte // 11) + " img gap_analysis vcn_aoi", ""),
+        "run hook, 1 MB tool output": bash("tao-skills gaps run --exp-dir e --dataset-root r",
+                                           ("KeyError " * 40 + "/a" * 200 + " could not select device driver ") * (megabyte // 1000)),
+    }
+    rows = [(name, median_ms(hook_call(run_hook, payload), 5)) for name, payload in cases.items()]
+    with tempfile.TemporaryDirectory() as tmp:
+        from rca_results_builder import build_project, build_results_dir, report_text
+        root = Path(tmp)
+        out = build_results_dir(root, images=10)
+        project = build_project(root)
+        heading_bomb = "## " + " " * (megabyte // 2) + "x\n" + "threshold is " + " " * (megabyte // 2) + "\n"
+        (out / "RCA_Report.md").write_text(report_text() + heading_bomb)
+        write = {"hook_event_name": "PostToolUse", "tool_name": "Write", "cwd": str(project),
+                 "tool_input": {"file_path": str(out / "RCA_Report.md"), "content": "..."}}
+        rows.append(("report hook, 1 MB report (check + package)", median_ms(hook_call(report_hook, write), 5)))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--lines", action="store_true", help="print the time of every adversarial line")
     args = parser.parse_args()
     from rca_results_builder import build_project, build_results_dir
     from tao_skill_bank.rca_hooks.package import PackageRequest, build_package
@@ -67,14 +153,11 @@ def main() -> int:
                  "transcript_path": str(root / "session.jsonl"),
                  "tool_input": {"file_path": str(out / "RCA_Report.md"), "content": "..."}}
         rows.append(("report hook: check + package 10-image run", median_ms(hook_call(report_hook, write), max(5, args.runs // 3))))
-    from tao_skill_bank.rca_hooks.redact import redact_text
-    line = json.dumps({"type": "assistant", "message": {"content": [{"type": "tool_use", "input": {"command": "ls -la " + "x" * 200}},
-                       {"type": "text", "text": "The threshold is 0.43. " * 40}]}, "usage": {"input_tokens": 1234}})
-    transcript = "\n".join([line] * 20000)
-    rows.append((f"redact a {len(transcript) / 1e6:.0f} MB transcript", median_ms(lambda: redact_text(transcript), 3)))
+    rows += redaction_rows(args.lines)
+    rows += hostile_hook_rows(run_hook, report_hook)
     width = max(len(name) for name, _ in rows)
     for name, ms in rows:
-        print(f"{name:<{width}}  median {ms:8.1f} ms")
+        print(f"{name:<{width}}  {ms:8.1f} ms")
     return 0
 
 

@@ -115,3 +115,13 @@ def test_inference_csv_that_is_not_a_regular_file_is_a_finding_not_a_hang(result
     (results_dir / "run_record.json").write_text(json.dumps({"inference_csv": special}))
     labels = [f for f in check_results_dir(results_dir).findings if f.rule == "labels"]
     assert len(labels) == 1 and "not a regular file" in labels[0].message
+
+
+def test_hostile_lines_do_not_change_the_answers():
+    from tao_skill_bank.rca_hooks import miniyaml, reportcheck
+    big = 500_000
+    text = "## 1. Verdict" + " " * big + "#" * 10 + "\n" + "threshold is" + " " * big + "x\n## 2. Threshold Selection  ##\n" \
+           "chosen threshold: 0.43\n"
+    assert reportcheck.headings(text) == ["1. Verdict", "2. Threshold Selection"]
+    assert reportcheck.check_threshold_quote(text, 0.43) == []
+    assert miniyaml.read_mapping("a:" + " " * big + "b" + " " * big + "\nc: d   # note\n") == {"a": "b", "c": "d"}

@@ -58,3 +58,27 @@ def test_pinned_image_from_versions_yaml_and_success_context():
     assert pinned_image(versions) == PINNED
     text = success_context("tao-skills gaps run --out /e/rca_results/2025-01-01_000000", "threshold: 0.43\n")
     assert "threshold 0.43" in text and "tao-skills gaps spotcheck /e/rca_results/2025-01-01_000000" in text
+
+
+MB = 1_000_000
+
+
+def test_megabyte_commands_and_outputs_give_the_same_answers():
+    long_path = "/data/" + "a" * MB
+    assert is_gap_run(f"tao-skills gaps run --exp-dir {long_path} --dataset-root /r")
+    assert is_gap_run("docker run " * (MB // 11) + "--gpus all img gap_analysis vcn_aoi -e /s.yaml top_k_per_label=5")
+    assert not is_gap_run("tao-skills " * (MB // 11) + "versions get x")
+    assert not is_gap_run("gaps run " * (MB // 9))  # not our CLI
+    output = ("noise " * 200 + "\n") * (MB // 1200) + "Traceback ...\nKeyError: 'siamese_score'\n"
+    problems = [d.problem for d in diagnose("tao-skills gaps run --exp-dir e", output)]
+    assert problems and "siamese_score" in problems[0]
+    # a phrase and its partner on the same line, far apart, still counts; on different lines it does not
+    gpu = "could not select device driver " + "x" * MB + " with capabilities: [[gpu]]"
+    assert any("no GPU" in d.problem for d in diagnose("tao-skills gaps run", gpu))
+    assert not any("no GPU" in d.problem for d in diagnose("tao-skills gaps run", gpu.replace(" with", "\n with")))
+
+
+def test_results_folder_is_found_at_the_end_of_a_long_output():
+    out = "/ws/exp/rca_results/2025-03-04_050607"
+    text = "/a" * (MB // 2) + f"\nresults_dir: {out}\n"
+    assert f"results in {out}" in success_context("tao-skills gaps run --exp-dir e", text)

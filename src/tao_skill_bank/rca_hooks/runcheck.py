@@ -22,11 +22,10 @@ from tao_skill_bank.rca_hooks import miniyaml
 
 DATA_SERVICES_KEY = "images.tao_toolkit.data_services"
 _DOCKER_RUN_RE = re.compile(r"\bdocker\s+(?:container\s+)?run\b")
-_GAP_ANALYSIS_RE = re.compile(r"\bgap_analysis\s+vcn_aoi\b")
+_GAP_ANALYSIS_RE = re.compile(r"gap_analysis\s+vcn_aoi\b")
 _TAO_IMAGE_RE = re.compile(r"nvcr\.io/nvidia/tao/tao-toolkit[^\s\"']*")
 _RESULTS_DIR_RE = re.compile(r"(?:results_dir=|--out[ =]|--results-dir[ =])[\"']?([^\s\"']+)")
 _RESULTS_FOLDER_RE = re.compile(r"rca_results/\d{4}-\d{2}-\d{2}_\d{6}(?:_\d+)?")
-_SUBCOMMANDS = (("gaps", "run"), ("gap_analysis", "vcn_aoi"))
 
 
 @dataclass(frozen=True)
@@ -38,39 +37,65 @@ class DockerRun:
 def docker_run(command: str) -> DockerRun | None:
     """The `docker run … gap_analysis vcn_aoi …` in `command`: the first gap_analysis call and the
     last `docker run` before it."""
-    gap = _GAP_ANALYSIS_RE.search(command)
+    gap = next((m for m in _GAP_ANALYSIS_RE.finditer(command) if _word_starts(command, m.start())), None)
     if gap is None:
         return None
-    last = None
-    for last in _DOCKER_RUN_RE.finditer(command, 0, gap.start()):
-        pass
-    return DockerRun(command[last.end():gap.start()], command[gap.end():]) if last else None
+    pos = gap.start()
+    while (at := command.rfind("docker", 0, pos)) >= 0:
+        match = _DOCKER_RUN_RE.match(command, at, gap.start())
+        if match:
+            return DockerRun(command[match.end():gap.start()], command[gap.end():])
+        pos = at
+    return None
 
 
-def _is_our_cli(words: list[str], i: int) -> bool:
-    word = words[i].strip("\"'")
-    return (word == "tao-skills" or word.endswith(("/tao-skills", "tao_skills.py"))
-            or word == "-m" and i + 1 < len(words) and words[i + 1].strip("\"'") == "tao_skill_bank")
+_OUR_CLI_WORDS = ("tao-skills", "tao_skills.py", "tao_skill_bank")
+_SUBCOMMAND_RE = re.compile(r"(?:gaps\s+run|gap_analysis\s+vcn_aoi)(?!\S)")
+MAX_OPTIONS_CHARS = 4096  # options between our CLI and `gaps run`: more is not an invocation
 
 
-def _cli_runs_gaps(words: list[str]) -> bool:
-    """`<our cli> [--opt [value]] ... gaps run` (or `gap_analysis vcn_aoi`) anywhere in the words."""
-    for i in range(len(words)):
-        if not _is_our_cli(words, i):
-            continue
-        j = i + (2 if words[i] == "-m" else 1)
-        value_allowed = False
-        while j < len(words):
-            word = words[j]
-            if j + 1 < len(words) and (word, words[j + 1]) in _SUBCOMMANDS:
+def _word_starts(text: str, pos: int) -> bool:
+    return pos == 0 or not text[pos - 1].isalnum() and text[pos - 1] != "_"
+
+
+def _flag_given(text: str, flags: tuple[str, ...]) -> bool:
+    """`flag ` or `flag=` as a word of `text` (str.find per flag: linear)."""
+    for flag in flags:
+        pos = 0
+        while (at := text.find(flag, pos)) >= 0:
+            if (at == 0 or text[at - 1].isspace()) and text[at + len(flag):at + len(flag) + 1] in (" ", "="):
                 return True
-            if word.startswith("-") and len(word) > 1:
-                value_allowed = "=" not in word
-            elif value_allowed:
-                value_allowed = False
+            pos = at + 1
+    return False
+
+
+def _only_options_between(words: list[str]) -> bool:
+    """Every word is an option (`-x`, `--name[=v]`) or the value right after an option without `=`."""
+    option = [w.startswith("-") and len(w) > 1 for w in words]
+    return all(option[k] or (k > 0 and option[k - 1] and "=" not in words[k - 1]) for k in range(len(words)))
+
+
+def _cli_runs_gaps(command: str) -> bool:
+    """`<our cli> [--opt [value]] ... gaps run` (or `gap_analysis vcn_aoi`): for each subcommand,
+    the nearest mention of our CLI before it, with only options in between."""
+    floor = 0
+    for sub in _SUBCOMMAND_RE.finditer(command):
+        if sub.start() and not command[sub.start() - 1].isspace():
+            continue
+        low = max(floor, sub.start() - MAX_OPTIONS_CHARS)
+        at, word = max((command.rfind(w, low, sub.start()), w) for w in _OUR_CLI_WORDS)
+        if at >= 0:
+            end = at + len(word)
+            head = command[max(0, at - 32):end].split()
+            cli = head[-1].strip("\"'") if head else ""
+            if word == "tao_skill_bank":
+                is_cli = cli == word and len(head) >= 2 and head[-2] == "-m"
             else:
-                break
-            j += 1
+                is_cli = cli == "tao-skills" or cli.endswith(("/tao-skills", "tao_skills.py"))
+            if is_cli and command[end:end + 1] in ("", " ", "\t", "\n", "\"", "'") and \
+                    _only_options_between(command[end:sub.start()].split()):
+                return True
+        floor = sub.start()
     return False
 
 
@@ -91,7 +116,7 @@ def normalise_command(command: str) -> str:
 
 def is_gap_run(command: str) -> bool:
     command = normalise_command(command)
-    return _cli_runs_gaps(command.split()) or docker_run(command) is not None
+    return _cli_runs_gaps(command) or docker_run(command) is not None
 
 
 def pinned_image(versions_text: str | None) -> str | None:
@@ -172,10 +197,10 @@ def _command_rules(command: str, pinned: str | None) -> list[Finding]:
         return []
     found = []
     args, tail = docker.args, docker.tail
-    if re.search(r"(?:^|\s)(?:--user|-u)(?:[ =])", args):
+    if _flag_given(args, ("--user", "-u")):
         found.append(diagnosis("`--user` passed to docker run: the container's imports fail with getpwuid()",
                                "drop --user and chown the output folder back afterwards"))
-    if not re.search(r"(?:^|\s)(?:-e|--experiment_spec_file)(?:[ =])", tail):
+    if not _flag_given(tail, ("-e", "--experiment_spec_file")):
         found.append(diagnosis("no `-e <spec>` after gap_analysis vcn_aoi: 7.x images require a spec file",
                                "pass `-e \"$OUT/vcn_aoi_spec.yaml\"` (inside the mounted workspace)"))
     if not re.search(r"\btop_k_per_label\b", command) and "-e" not in tail:
