@@ -8,8 +8,9 @@ import os
 from pathlib import Path
 
 from tao_skill_bank.rca_hooks import channel, payload as payload_mod, runcheck
-from tao_skill_bank.rca_hooks.package import TRANSCRIPT_SWITCH, PackageRequest, PackagingError, build_package
-from tao_skill_bank.rca_hooks.reportcheck import check_results_dir
+
+# The packaging and report-check modules (and their redaction regexes) are imported by the report
+# hook only: the run hook, on every Bash call, does not pay for them.
 
 NEXT_STEP_OK = "The report is ready to hand over; cite rca_config/manifest.json for provenance."
 
@@ -31,8 +32,9 @@ def find_project_dir(start: Path, env: dict) -> Path:
 
 
 def package_request(results_dir: Path, project_dir: Path, transcript: Path | None, env: dict,
-                    hook_bank_root: Path | None, include_transcript: bool = True) -> PackageRequest:
+                    hook_bank_root: Path | None, include_transcript: bool = True):
     """RCA_PACKAGE_TRANSCRIPT=0 in the environment leaves the transcript out, as --no-transcript does."""
+    from tao_skill_bank.rca_hooks.package import TRANSCRIPT_SWITCH, PackageRequest
     wanted = include_transcript and env.get(TRANSCRIPT_SWITCH, "").strip() != "0"
     return PackageRequest(results_dir=results_dir, project_dir=project_dir, transcript=transcript,
                           plugin_root=_env_path(env, "CLAUDE_PLUGIN_ROOT"), hook_bank_root=hook_bank_root,
@@ -40,6 +42,9 @@ def package_request(results_dir: Path, project_dir: Path, transcript: Path | Non
 
 
 def report_hook(raw: bytes, env: dict | None = None, hook_bank_root: Path | None = None) -> dict | None:
+    from tao_skill_bank.rca_hooks.package import PackagingError, build_package
+    from tao_skill_bank.rca_hooks.reportcheck import check_results_dir
+
     env = dict(os.environ) if env is None else env
     data = payload_mod.parse_payload(raw)
     if data is None:
