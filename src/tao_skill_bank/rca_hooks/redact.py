@@ -199,6 +199,7 @@ _HIT_RE = re.compile(rb"key|token|secret|pass|pwd|credential|auth|cookie|sig|bea
 _NAME_CHAR = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 _NAME_TAIL_RE = re.compile(rb"[A-Za-z0-9_.\-]*")
 _MAX_NAME = 80
+_NO_VALUE_BYTES = frozenset((b"", b"&", b";", b"|", b",", b")", b"}", b"]", b"\n", b"\r", b" ", b"\t"))
 _SPACED_SEPARATOR_RE = re.compile(rb"[ \t]+[=:]")
 _AFTER_NAME_BYTES = {b"=", b":", b'"', b"'", b"\\", b" ", b"\t"}
 # After a name: an optional closing quote of a quoted key, then `=` or `:` (not `://`).
@@ -425,6 +426,11 @@ def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
         nxt = data[end:end + 1]
         if nxt not in _AFTER_NAME_BYTES and word != b"bearer":
             continue  # fast path: no separator, flag value or quote can follow this name
+        if nxt == b"=" and data[end + 1:end + 2] in _NO_VALUE_BYTES:
+            continue  # `sig=&…`: an empty value
+        if nxt in b" \t" and data[hit.start() - 1:hit.start()] == b"-" and \
+                data[end:end + 64].lstrip(b" \t")[:1] in (b"-", b""):
+            continue  # `--password --next`: a flag without a value
         if nxt in b" \t" and not _SPACED_SEPARATOR_RE.match(data, end) and not (
                 hit.start() > 0 and data[hit.start() - 1] in b"-_." or lowered[hit.start() - 3:hit.start()] == b"ssh" or
                 data[max(lines.start, hit.start() - 48):hit.start()].rstrip().endswith(_SETTER_BEFORE)):
