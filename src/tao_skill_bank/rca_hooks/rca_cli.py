@@ -81,7 +81,7 @@ def _package(args) -> int:
 def _check(args) -> int:
     from tao_skill_bank.rca_hooks.entry import find_project_dir
     from tao_skill_bank.rca_hooks.package import package_status
-    from tao_skill_bank.rca_hooks.reportcheck import Finding, check_results_dir, render_text
+    from tao_skill_bank.rca_hooks.reportcheck import check_results_dir, finding, render_text
 
     out = _results_dir(args.out)
     result = check_results_dir(out, find_project_dir(Path.cwd(), dict(os.environ)))
@@ -89,7 +89,7 @@ def _check(args) -> int:
     if not status["current"]:
         state = "is stale" if status["exists"] else "is missing"
         shown = "; ".join(status["reasons"][:5]) + ("; …" if len(status["reasons"]) > 5 else "")
-        result.findings.append(Finding("package", f"rca_config/ {state} ({shown})",
+        result.findings.append(finding("package", f"rca_config/ {state} ({shown})",
                                        f"run `tao-skills gaps package {out}`"))
     emit(args, {**result.as_dict(), "package": status}, render_text(result))
     return 0 if result.ok else EXIT_FINDINGS
