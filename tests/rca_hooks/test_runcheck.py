@@ -70,12 +70,12 @@ def test_megabyte_commands_and_outputs_give_the_same_answers():
     assert not is_gap_run("tao-skills " * (MB // 11) + "versions get x")
     assert not is_gap_run("gaps run " * (MB // 9))  # not our CLI
     output = ("noise " * 200 + "\n") * (MB // 1200) + "Traceback ...\nKeyError: 'siamese_score'\n"
-    problems = [d.problem for d in diagnose("tao-skills gaps run --exp-dir e", output)]
+    problems = [d.message for d in diagnose("tao-skills gaps run --exp-dir e", output)]
     assert problems and "siamese_score" in problems[0]
     # a phrase and its partner on the same line, far apart, still counts; on different lines it does not
     gpu = "could not select device driver " + "x" * MB + " with capabilities: [[gpu]]"
-    assert any("no GPU" in d.problem for d in diagnose("tao-skills gaps run", gpu))
-    assert not any("no GPU" in d.problem for d in diagnose("tao-skills gaps run", gpu.replace(" with", "\n with")))
+    assert any("no GPU" in d.message for d in diagnose("tao-skills gaps run", gpu))
+    assert not any("no GPU" in d.message for d in diagnose("tao-skills gaps run", gpu.replace(" with", "\n with")))
 
 
 def test_results_folder_is_found_at_the_end_of_a_long_output():
