@@ -50,3 +50,18 @@ def real_merge(cases: list[dict], python: Path | None = None, timeout: float = 6
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     assert len(results) == len(cases), proc.stderr[-2000:]
     return {r["id"]: r for r in results}
+
+
+# TAO Deploy's dataloader imports cv2 (it resizes with cv2.resize): the loader differential needs it.
+OPENCV = "opencv-python-headless==4.12.0.88"
+
+
+def oi_loader_oracle_python() -> Path:
+    """Python of the OI oracle plus OpenCV, for running TAO Deploy's real OpticalInspectionDataLoader."""
+    from tao_skill_bank.errors import UserError
+    from tao_skill_bank.venvs import ensure_venv
+
+    try:
+        return ensure_venv("oracle-tao-oi-loader", oracle_steps() + [[OPENCV]], cache_root=support.TEST_CACHE)
+    except UserError as exc:
+        pytest.skip(f"OI loader oracle venv unavailable: {exc}")
