@@ -337,6 +337,8 @@ def test_skill_md_sections_one_to_three_run_as_written(tmp_path):
     import re
     import subprocess
 
+    from PIL import Image
+
     from support import fake_tools, recorded_calls, run_cli, tao_skills_on_path
 
     body = (DEPLOY / "SKILL.md").read_text()
@@ -350,6 +352,7 @@ def test_skill_md_sections_one_to_three_run_as_written(tmp_path):
         images = tmp_path / "data" / name / "images" / "images"
         for folder in ("golden", "b1"):
             (images / folder).mkdir(parents=True)
+            Image.new("RGB", (4, 4)).save(images / folder / "C1_SolderLight.png")   # section 2 checks the split
         (tmp_path / "data" / name / "dataset.csv").write_text("input_path,golden_path,object_name,label\nb1,golden,C1,PASS\n")
     calls = tmp_path / "calls.jsonl"
     env = {**os.environ, "PATH": tao_skills_on_path(tmp_path / "shim") + fake_tools(tmp_path / "bin", calls)["PATH"],
