@@ -55,7 +55,7 @@ def write_csv(root: Path, rows, header: str = HEADER) -> Path:
 
 
 def codes(report, severity=None):
-    return {f.code for f in report.findings if severity is None or f.severity == severity}
+    return {f.rule for f in report.findings if severity is None or f.severity == severity}
 
 
 def test_wrapper_folder_is_found(tmp_path):
@@ -145,7 +145,7 @@ def test_leading_space_is_not_stripped_and_the_hint_says_so(tmp_path):
     write_csv(split, [("boardA/C1", "golden/C1", " R1", "PASS")] + ROWS[1:])
     report = check_split(split, lightings=LIGHTINGS, image_ext=".png")
     assert report.failing_rows["pytorch"] == [0]
-    missing = next(f for f in report.findings if f.code == "image_missing")
+    missing = next(f for f in report.findings if f.rule == "image_missing")
     assert "does not strip" in missing.message and "' R1'" not in missing.message
 
 
@@ -154,7 +154,7 @@ def test_escaping_input_path_is_refused(tmp_path, input_path):
     split = fake_split(tmp_path / "train")
     write_csv(split, [(input_path, "golden/C1", "R1", "PASS")] + ROWS[1:])
     report = check_split(split, lightings=LIGHTINGS, image_ext=".png")
-    escape = next(f for f in report.findings if f.code == "path_escapes_images_dir")
+    escape = next(f for f in report.findings if f.rule == "path_escapes_images_dir")
     assert escape.severity == "error" and escape.rows == (0,) and escape.loader == "policy"
 
 
@@ -172,7 +172,7 @@ def test_near_pass_labels_are_defects_to_tao(tmp_path, action, severity):
             ("boardB/C7", "golden/C7", "U3", "PASS")]
     split = fake_split(tmp_path / "train", rows=rows)
     report = check_split(split, action=action, batch_size=2)
-    finding = next(f for f in report.findings if f.code == "label_not_exact_pass")
+    finding = next(f for f in report.findings if f.rule == "label_not_exact_pass")
     assert finding.severity == severity and finding.count == 1
     assert report.labels == {"NO_PASS": 1, "PASS": 1, "pass": 1} and report.pass_rows == 1
 
@@ -182,7 +182,7 @@ def test_all_digit_object_names_fail_only_in_deploy(tmp_path):
     split = fake_split(tmp_path / "train", rows=rows)
     report = check_split(split, action="evaluate", batch_size=2)
     assert report.ok and report.failing_rows == {"pytorch": [], "deploy": [0, 1]}
-    warning = next(f for f in report.findings if f.code == "path_not_text")
+    warning = next(f for f in report.findings if f.rule == "path_not_text")
     assert warning.severity == "warning" and warning.loader == "deploy" and "all-digit" in warning.message
     deploy = check_split(split, action="evaluate", loader="deploy")
     assert not deploy.ok and "path_not_text" in codes(deploy, "error")
@@ -192,7 +192,7 @@ def test_grayscale_images_fail_only_in_deploy(tmp_path):
     split = fake_split(tmp_path / "train", mode="L")
     report = check_split(split, action="evaluate", batch_size=2)
     assert report.ok and report.image_modes == {"L": 12}
-    assert next(f for f in report.findings if f.code == "image_not_rgb_for_deploy").severity == "warning"
+    assert next(f for f in report.findings if f.rule == "image_not_rgb_for_deploy").severity == "warning"
     deploy = check_split(split, action="inference", loader="deploy")
     assert "image_not_rgb_for_deploy" in codes(deploy, "error") and deploy.failing_rows["deploy"] == [0, 1, 2]
 
@@ -267,7 +267,7 @@ def test_train_needs_both_classes(tmp_path, rows, code):
 def test_rows_below_the_total_batch(tmp_path):
     split = fake_split(tmp_path / "train")
     report = check_split(split, action="evaluate")                    # template batch 8 > 3 rows
-    finding = next(f for f in report.findings if f.code == "rows_below_batch")
+    finding = next(f for f in report.findings if f.rule == "rows_below_batch")
     assert "Dataset size (3) is smaller than the total batch size (8)" in finding.message
     assert report.batch_size_source == "the train template"
     assert check_split(split, action="evaluate", batch_size=3).ok
@@ -332,10 +332,10 @@ def test_cli_findings_are_one_line_each(tmp_path):
     assert result.code == 3
     lines = result.stdout.splitlines()
     assert "images: 11/12 present" in result.stdout
-    assert any(l.startswith("error: [label_not_exact_pass]") and "— fix:" in l for l in lines)
-    assert any(l.startswith("error: [image_missing]") and "R2_SolderLight.png" in l for l in lines)
+    assert any("error: " in l and "[label_not_exact_pass]" in l and "— fix:" in l for l in lines)
+    assert any("[image_missing]" in l and l.startswith("error: ") and "R2_SolderLight.png" in l for l in lines)
     data = run_cli("dataset", "check", split, "--action", "train", "--batch-size", "2", "--json").json()
-    assert {f["code"] for f in data["findings"] if f["severity"] == "error"} == {"label_not_exact_pass", "image_missing"}
+    assert {f["rule"] for f in data["findings"] if f["severity"] == "error"} == {"label_not_exact_pass", "image_missing"}
     assert all("\n" not in line for line in data["errors"] + data["warnings"])
 
 

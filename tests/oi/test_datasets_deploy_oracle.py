@@ -304,7 +304,7 @@ def test_deploy_loader_agrees_on_every_variant(tmp_path):
         rows_by_code: dict[str, set[int]] = {}
         for finding in verdict.findings:
             if finding.loader in ("deploy", "both"):
-                rows_by_code.setdefault(finding.code, set()).update(finding.rows)
+                rows_by_code.setdefault(finding.rule, set()).update(finding.rows)
         for index, error in real["failing"].items():
             code = REASONS.get(error)
             if code is None or int(index) not in rows_by_code.get(code, set()):
@@ -312,6 +312,6 @@ def test_deploy_loader_agrees_on_every_variant(tmp_path):
                                      f"{ {c: sorted(r) for c, r in rows_by_code.items()} }")
         if v.policy is not None:
             assert real["starts"] and not failing, f"{v.name}: the policy case must load in TAO"
-            assert v.policy in {f.code for f in verdict.errors}, f"{v.name}: we must refuse with {v.policy}"
+            assert v.policy in {f.rule for f in verdict.errors}, f"{v.name}: we must refuse with {v.policy}"
     assert not disagreements, "\n".join(disagreements)
     print(f"deploy loader differential: {len(all_variants)} variants agree")

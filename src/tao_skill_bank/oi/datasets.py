@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tao_skill_bank.errors import UserError
+from tao_skill_bank.findings import ERROR, WARNING, Finding
 
 REQUIRED_COLUMNS = ("input_path", "golden_path", "object_name", "label")
 PATH_COLUMNS = ("input_path", "golden_path", "object_name")
@@ -57,7 +58,6 @@ IMAGE_SAMPLE = 256         # image headers opened per check (0 = every image)
 # .convert("RGB"); grayscale, palette, RGBA, CMYK, 16-bit all fail there).
 DEPLOY_MODES = ("RGB", "YCbCr", "LAB", "HSV")
 
-ERROR, WARNING = "error", "warning"
 
 
 @dataclass(frozen=True)
@@ -74,20 +74,20 @@ class SplitCounts:
 
 
 @dataclass(frozen=True)
-class DatasetFinding:
-    severity: str           # error | warning
-    code: str
-    message: str
-    fix: str
+class DatasetFinding(Finding):
+    """A finding about a split: which loader it concerns and the data rows (0-based, header
+    excluded, as TAO indexes them) — the first ROWS_SHOWN of `count`."""
     loader: str = "both"    # pytorch | deploy | both | policy (stricter than TAO on purpose)
-    rows: tuple = ()        # first data rows concerned (0-based, header excluded, as TAO indexes)
+    rows: tuple = ()
     count: int = 0
-
-    def one_line(self) -> str:
-        return " ".join(f"{self.severity}: [{self.code}] {self.message} — fix: {self.fix}".split())
 
     def as_dict(self) -> dict:
         return {**asdict(self), "rows": list(self.rows)}
+
+
+def _finding(severity: str, rule: str, message: str, fix: str, loader: str = "both", rows: tuple = (),
+             count: int = 0) -> DatasetFinding:
+    return DatasetFinding(None, rule, message, fix, severity, None, loader, tuple(rows), count)
 
 
 @dataclass
@@ -300,7 +300,7 @@ def split_rules(*, action: str | None, loader: str, rows: int, n_pass: int, n_de
     """Whole-split run-time rules of the action (pure)."""
     found = []
     if rows == 0:
-        found.append(DatasetFinding(ERROR, "no_rows", "the CSV has a header but no data rows: the PyTorch loader "
+        found.append(_finding(ERROR, "no_rows", "the CSV has a header but no data rows: the PyTorch loader "
                                     "stops with 'Dataset size (0) is smaller than the total batch size', Deploy "
                                     "with 'There should atleast be 1 batch'", "use the split's full dataset.csv",
                                     "both"))
@@ -308,34 +308,34 @@ def split_rules(*, action: str | None, loader: str, rows: int, n_pass: int, n_de
     labelled = action in LABELLED_ACTIONS or (action is None and has_label)
     if n_near and has_label:
         severity = ERROR if action in LABELLED_ACTIONS else WARNING
-        found.append(DatasetFinding(severity, "label_not_exact_pass",
+        found.append(_finding(severity, "label_not_exact_pass",
                                     f"{n_near} rows have a label that reads as PASS but is not exactly 'PASS' "
                                     f"(e.g. 'pass', 'Pass', ' PASS'): TAO tests label != 'PASS' case-sensitively "
                                     f"and {'trains' if action == 'train' else 'scores'} them as defects",
                                     "write the label exactly PASS (upper case, no spaces) — or, if these rows really "
                                     "are defects, give them a defect label such as NO_PASS", "policy", count=n_near))
     if n_empty_labels and labelled:
-        found.append(DatasetFinding(WARNING, "empty_label", f"{n_empty_labels} rows have an empty label: TAO counts "
+        found.append(_finding(WARNING, "empty_label", f"{n_empty_labels} rows have an empty label: TAO counts "
                                     "them as defects", "fill in PASS or the defect class", "both",
                                     count=n_empty_labels))
     if loader != "pytorch" or action is None:
         return found
     if action == "train":
         if batch_size == 1:
-            found.append(DatasetFinding(ERROR, "train_batch_size_1", "dataset.batch_size 1: the train dataloader "
+            found.append(_finding(ERROR, "train_batch_size_1", "dataset.batch_size 1: the train dataloader "
                                         "asserts on it", "use dataset.batch_size 8 (2 for a smoke run)", "pytorch"))
         if n_defect == 0:
-            found.append(DatasetFinding(ERROR, "train_no_defect_rows", "the train split has no defect rows (label "
+            found.append(_finding(ERROR, "train_no_defect_rows", "the train split has no defect rows (label "
                                         "other than 'PASS'): the weighted sampler divides by their count "
                                         "(ZeroDivisionError at start)", "add defect rows to the train split",
                                         "pytorch"))
         if n_pass == 0:
-            found.append(DatasetFinding(ERROR, "train_no_pass_rows", "the train split has no exact 'PASS' rows: the "
+            found.append(_finding(ERROR, "train_no_pass_rows", "the train split has no exact 'PASS' rows: the "
                                         "weighted sampler gives every row weight 0 and cannot draw a batch",
                                         "add PASS rows (label exactly PASS) to the train split", "pytorch"))
     if batch_size is not None and rows < batch_size * num_gpus:
         total = batch_size * num_gpus
-        found.append(DatasetFinding(ERROR, "rows_below_batch", f"{rows} rows < total batch size {total} "
+        found.append(_finding(ERROR, "rows_below_batch", f"{rows} rows < total batch size {total} "
                                     f"(dataset.batch_size {batch_size} from {batch_source} x {num_gpus} GPU(s)): "
                                     f"the PyTorch {action} stops with 'Dataset size ({rows}) is smaller than the "
                                     f"total batch size ({total})'",
@@ -588,7 +588,7 @@ def check_split(split_dir: str | os.PathLike, *, lightings: list[str] | None = N
     for name in LOADERS:
         if needed[name]:
             severity = ERROR if name == loader else WARNING
-            findings.append(DatasetFinding(
+            findings.append(_finding(
                 severity, "missing_column", f"no column {', '.join(repr(c) for c in needed[name])}"
                 f"{_column_hint(header, needed[name][0])} (found: {', '.join(map(repr, header)) or 'none'}): the "
                 f"{name} loader fails on every row (KeyError)", f"the CSV header must be {','.join(REQUIRED_COLUMNS)}",
@@ -635,7 +635,7 @@ def check_split(split_dir: str | os.PathLike, *, lightings: list[str] | None = N
     findings += split_rules(action=action, loader=loader, rows=len(frame), n_pass=n_pass, n_defect=n_defect,
                             n_near=n_near, n_empty_labels=n_empty, batch_size=batch_size, batch_source=batch_source,
                             num_gpus=num_gpus, has_label="label" in frame.columns)
-    if loader == "pytorch" and any(f.code in ("rows_below_batch", "train_batch_size_1", "train_no_defect_rows",
+    if loader == "pytorch" and any(f.rule in ("rows_below_batch", "train_batch_size_1", "train_no_defect_rows",
                                               "train_no_pass_rows") for f in findings):
         loads["pytorch"] = False
     lights_source = "--no-input-map" if sources["lightings"] == "--lightings" and not lightings else sources["lightings"]
@@ -648,7 +648,7 @@ def check_split(split_dir: str | os.PathLike, *, lightings: list[str] | None = N
         batch_size_source=batch_source if batch_size is not None else "none (pass --action or --batch-size)",
         num_gpus=num_gpus, expected_files=expected, missing_files=missing_n, missing_by_kind=by_kind,
         missing_examples=examples, images_checked=checked, image_modes=modes, loads=loads,
-        failing_rows=failing, findings=_ordered(findings))
+        failing_rows=failing, findings=[replace(f, file=str(csv_path)) for f in _ordered(findings)])
 
 
 def _series(values):
@@ -658,7 +658,7 @@ def _series(values):
 
 
 def _ordered(findings: list[DatasetFinding]) -> list[DatasetFinding]:
-    return sorted(findings, key=lambda f: (f.severity != ERROR, f.code))
+    return sorted(findings, key=lambda f: (f.severity != ERROR, f.rule))
 
 
 def _rows_text(rows) -> str:
@@ -680,7 +680,7 @@ def _path_findings(tables: dict, frames: dict, loader: str, images_dir: str, ima
             digits = name == "deploy" and any(not isinstance(v, str) and v == v for v in sample.values)
             why = (" — TAO Deploy reads the CSV without dtype, so all-digit (or numeric/boolean) values become "
                    "numbers" if digits else " — empty cells, and pandas' NA words (NA, null, None, nan), are read as NaN")
-            found.append(DatasetFinding(
+            found.append(_finding(
                 severity, "path_not_text",
                 f"{len(bad)} rows where the {name} loader's os.path.join gets a non-text value (TypeError), "
                 f"e.g. data row {bad[0]}: {kinds}{why}; rows {_rows_text(bad)}",
@@ -690,7 +690,7 @@ def _path_findings(tables: dict, frames: dict, loader: str, images_dir: str, ima
     table = tables["pytorch"]
     escaping = sorted(table.loc[table["escapes"], "row"].unique().tolist())
     if escaping:
-        found.append(DatasetFinding(
+        found.append(_finding(
             ERROR, "path_escapes_images_dir",
             f"{len(escaping)} rows whose image path leaves images_dir {images_dir} (absolute or '..' input_path / "
             f"golden_path / object_name; os.path.join drops images_dir for an absolute part): the container mounts "
@@ -703,7 +703,7 @@ def _path_findings(tables: dict, frames: dict, loader: str, images_dir: str, ima
         rows = sorted(missing["row"].unique().tolist())
         files = missing.drop_duplicates("path")
         hint = _missing_hint(frames[loader], missing, image_ext, listings)
-        found.append(DatasetFinding(
+        found.append(_finding(
             ERROR, "image_missing",
             f"{len(rows)} rows reference missing images ({len(files)} files: input "
             f"{int((files['kind'] == 'input').sum())}, golden {int((files['kind'] == 'golden').sum())}); "
@@ -764,7 +764,7 @@ def _image_findings(failures: dict[str, str], tables: dict, loader: str) -> list
     unreadable = [p for p, why in failures.items() if why == "unreadable"]
     if unreadable:
         rows = sorted(table.loc[table["path"].isin(unreadable), "row"].unique().tolist())
-        found.append(DatasetFinding(ERROR, "image_unreadable", f"{len(unreadable)} files are not images PIL can "
+        found.append(_finding(ERROR, "image_unreadable", f"{len(unreadable)} files are not images PIL can "
                                     f"open (both loaders fail), e.g. {unreadable[0]}; rows {_rows_text(rows)}",
                                     "replace them with the real images (re-extract the tarball)", "both",
                                     tuple(rows[:ROWS_SHOWN]), len(rows)))
@@ -772,7 +772,7 @@ def _image_findings(failures: dict[str, str], tables: dict, loader: str) -> list
     if odd:
         rows = sorted(table.loc[table["path"].isin(list(odd)), "row"].unique().tolist())
         modes = ", ".join(sorted(set(odd.values())))
-        found.append(DatasetFinding(
+        found.append(_finding(
             ERROR if loader == "deploy" else WARNING, "image_not_rgb_for_deploy",
             f"{len(odd)} images are not 3-band RGB (mode {modes}), e.g. {next(iter(odd))}: the PyTorch loader converts "
             f"them, TAO Deploy does not and fails on them; rows {_rows_text(rows)}",
