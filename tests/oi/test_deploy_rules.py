@@ -108,6 +108,34 @@ def test_batch_inside_the_profile_passes(batch):
     assert check_batch_in_profile("inference", spec) == []
 
 
+@pytest.mark.parametrize("tensorrt, path, got", [
+    ({"min_batch_size": 8, "max_batch_size": 4}, "max_batch_size", "min=8, max=4"),
+    ({"opt_batch_size": 8, "max_batch_size": 4}, "max_batch_size", "opt=8, max=4"),
+    ({"min_batch_size": 4, "opt_batch_size": 2}, "opt_batch_size", "min=4, opt=2"),
+])
+def test_partial_profile_out_of_order_is_refused(tensorrt, path, got):
+    issues = check_batch_profile("gen_trt_engine", {"gen_trt_engine": {"tensorrt": tensorrt}})
+    assert [(i.path, i.got) for i in issues] == [(f"gen_trt_engine.tensorrt.{path}", got)]
+
+
+def test_partial_ordered_profile_passes():
+    assert check_batch_profile("gen_trt_engine", {"gen_trt_engine": {"tensorrt": {"min_batch_size": 1,
+                                                                                   "max_batch_size": 4}}}) == []
+
+
+@pytest.mark.parametrize("tensorrt, batch, refused, phrase", [
+    ({"max_batch_size": 4}, 8, True, "up to 4"),
+    ({"max_batch_size": 4}, 4, False, ""),
+    ({"min_batch_size": 2}, 1, True, "from 2 up"),
+    ({"min_batch_size": 1, "max_batch_size": 4, "opt_batch_size": "???"}, 8, True, "from 1 to 4"),
+])
+def test_batch_is_checked_against_the_bounds_that_are_present(tensorrt, batch, refused, phrase):
+    issues = check_batch_in_profile("inference", {"inference": {"batch_size": batch}, "gen_trt_engine": {"tensorrt": tensorrt}})
+    assert bool(issues) is refused
+    if refused:
+        assert issues[0].path == "inference.batch_size" and phrase in issues[0].message
+
+
 def test_batch_is_not_judged_without_a_profile():
     assert check_batch_in_profile("inference", {"inference": {"batch_size": 64}}) == []
 

@@ -55,22 +55,32 @@ def check_data_type(action: str, spec: dict) -> list[SpecIssue]:
 
 def engine_profile(spec: dict) -> dict[str, int] | None:
     """The engine's (min, opt, max) batch profile when the spec records all three as integers."""
+    present = recorded_bounds(spec)
+    return present if len(present) == len(PROFILE_KEYS) else None
+
+
+def recorded_bounds(spec: dict) -> dict[str, int]:
+    """The profile bounds the spec records as integers, whichever of min/opt/max they are (a spec
+    may set only some; the rules check what is there instead of skipping the whole profile)."""
     values = {name: _lookup(spec, f"{PROFILE_PREFIX}.{name}") for name in PROFILE_KEYS}
-    if all(_is_int(v) for v in values.values()):
-        return values
-    return None
+    return {name: value for name, value in values.items() if _is_int(value)}
 
 
 def check_batch_profile(action: str, spec: dict) -> list[SpecIssue]:
-    profile = engine_profile(spec)
-    if profile is None:
+    bounds = recorded_bounds(spec)
+    ordered = [name for name in PROFILE_KEYS if name in bounds]
+    for lower, upper in zip(ordered, ordered[1:]):
+        if bounds[lower] > bounds[upper]:
+            break
+    else:
         return []
-    low, opt, high = (profile[name] for name in PROFILE_KEYS)
-    if low <= opt <= high:
-        return []
-    key = f"{PROFILE_PREFIX}.opt_batch_size" if low <= high else f"{PROFILE_PREFIX}.max_batch_size"
-    return [SpecIssue(key, "min_batch_size <= opt_batch_size <= max_batch_size",
-                      f"min={low}, opt={opt}, max={high}",
+    if len(ordered) == len(PROFILE_KEYS):
+        low, high = bounds["min_batch_size"], bounds["max_batch_size"]
+        key = f"{PROFILE_PREFIX}.opt_batch_size" if low <= high else f"{PROFILE_PREFIX}.max_batch_size"
+    else:
+        key = f"{PROFILE_PREFIX}.{upper}"
+    got = ", ".join(f"{name.split('_')[0]}={bounds[name]}" for name in ordered)
+    return [SpecIssue(key, "min_batch_size <= opt_batch_size <= max_batch_size", got,
                       "TensorRT refuses an optimisation profile out of order — set "
                       f"{PROFILE_PREFIX}.min/opt/max_batch_size so that min <= opt <= max "
                       "(e.g. 1, 1, 1 for the usual batch-1 engine)")]
@@ -81,14 +91,20 @@ def check_batch_in_profile(action: str, spec: dict) -> list[SpecIssue]:
         return []
     key = f"{action}.batch_size"
     batch = _lookup(spec, key)
-    profile = engine_profile(spec)
-    if profile is None or not _is_int(batch):
+    bounds = recorded_bounds(spec)
+    low, high = bounds.get("min_batch_size"), bounds.get("max_batch_size")
+    if not _is_int(batch) or (low is None and high is None):
         return []
-    low, high = profile["min_batch_size"], profile["max_batch_size"]
-    if low <= batch <= high:
+    if (low is None or low <= batch) and (high is None or batch <= high):
         return []
-    return [SpecIssue(key, f"{low} <= {key} <= {high} (the engine's batch profile)", str(batch),
-                      f"the engine only accepts batches from {low} to {high} — set {key} inside "
+    if low is not None and high is not None:
+        expected, accepts = f"{low} <= {key} <= {high} (the engine's batch profile)", f"from {low} to {high}"
+    elif high is not None:
+        expected, accepts = f"{key} <= {high} (the engine's max_batch_size)", f"up to {high}"
+    else:
+        expected, accepts = f"{key} >= {low} (the engine's min_batch_size)", f"from {low} up"
+    return [SpecIssue(key, expected, str(batch),
+                      f"the engine only accepts batches {accepts} — set {key} inside "
                       "that range, or rebuild the engine with a larger max_batch_size")]
 
 
