@@ -209,7 +209,11 @@ def test_dry_run_writes_nothing_and_shows_the_docker_command(small_exp):
     assert not (small_exp / "rca_results").exists()
     text = run_cli("gaps", "run", "--exp-dir", small_exp, "--dataset-root", small_exp / "images",
                    "--engine", "local", "--dry-run")
-    assert "nothing written" in text.stdout and text.stdout.strip().splitlines()[-1].startswith("results_dir: ")
+    assert "nothing written" in text.stdout
+    last = text.stdout.strip().splitlines()[-1]
+    assert last.startswith("would_write: ") and "results_dir:" not in text.stdout  # agents capture results_dir:
+    assert Path(last.split(": ", 1)[1]).parent == small_exp.resolve() / "rca_results"
+    assert "results_dir" not in payload and payload["would_write"]
     assert not (small_exp / "rca_results").exists()
 
 

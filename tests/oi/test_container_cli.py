@@ -48,7 +48,9 @@ def test_dry_run_prints_exact_command_and_never_calls_docker(setup):
     assert data["env"] == {} and data["output_dir"] == str(setup["ws"] / "results" / "train")
     assert recorded_calls(setup["calls"]) == []
     text = container_run(setup, "--dry-run", spec_path=spec_path)
-    assert text.stdout.strip() == data["command"]
+    assert text.stdout.strip().splitlines() == [data["command"], f"would_write: {data['output_dir']}"]
+    assert "results_dir:" not in text.stdout and data["would_write"] == data["output_dir"]
+    assert not (setup["ws"] / "results" / "train").exists()
 
 
 def test_real_run_preflights_runs_and_restores_ownership(setup):
@@ -202,3 +204,21 @@ def test_action_results_dir_alone_is_logged_into_and_given_back(setup):
     assert (setup["ws"] / "own_train" / "container_run.log").is_file()
     chown = [c for c in recorded_calls(setup["calls"]) if "chown" in c]
     assert len(chown) == 1 and chown[0][-1] == "/w/own_train"
+
+
+def test_cloud_uris_in_the_spec_are_warned_about_before_a_local_run(setup):
+    spec_path = write_spec(setup, dataset={"train_dataset": {"images_dir": "s3://factory/aoi/train/images",
+                                                             "csv_path": "s3://factory/aoi/train/dataset.csv"}})
+    result = container_run(setup, "--dry-run", "--json", spec_path=spec_path)
+    assert result.code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2 and any("field 'dataset.train_dataset.images_dir'" in w for w in warnings)
+    assert all("cloud URI" in w and "— fix: download the split" in w for w in warnings)
+    assert result.json()["warnings"] == [w[len("warning: "):] for w in warnings]
+    real = container_run(setup, spec_path=spec_path)  # the fake docker runs: warned before it starts
+    assert "warning: " in real.stderr and recorded_calls(setup["calls"])
+
+
+def test_local_paths_give_no_cloud_warning(setup):
+    result = container_run(setup, "--dry-run")
+    assert "warning:" not in result.stderr

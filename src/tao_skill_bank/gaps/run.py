@@ -284,7 +284,8 @@ def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -
     if req.dry_run:
         outcome = run_gap_analysis(config, engine=req.engine, workspace=_workspace(req), dry_run=True,
                                    bank=Path(bank) if bank else None)
-        return {"dry_run": True, "results_dir": str(planned), "engine": outcome.engine, "why": outcome.reason,
+        # `would_write`, never `results_dir`: nothing is created, and agents capture `results_dir:` lines.
+        return {"dry_run": True, "would_write": str(planned), "engine": outcome.engine, "why": outcome.reason,
                 "command": outcome.command, "spec": config.as_dict(), "path_check": path_check.as_dict(),
                 "exit_code": outcome.exit_code}
 
@@ -352,7 +353,7 @@ def run_text(facts: dict) -> str:
                  f"image paths: {facts['path_check']['resolved_rows']}/{facts['path_check']['sampled_rows']} sampled rows resolve",
                  "command: " + (shlex.join(command) if command else "(local engine, in-process)"),
                  "nothing written",
-                 f"results_dir: {facts['results_dir']}"]
+                 f"would_write: {facts['would_write']}"]
         return "\n".join(lines)
     head = [f"engine: {facts['engine']} ({facts['why']})"]
     pc = facts["path_check"]

@@ -13,7 +13,8 @@ def register(sub) -> None:
     p = sub.add_parser("run", help="run the whole gap analysis into a new EXP/rca_results/<timestamp>/",
                        description="Find inference.csv and the train YAML, check image paths, create a new "
                                    "timestamped results folder, write the spec, run the engine, draw the score "
-                                   "plot and print the sanity summary. Last line: results_dir: <path>. "
+                                   "plot and print the sanity summary. Last line: results_dir: <path> "
+                                   "(with --dry-run: would_write: <path>, a folder not created). "
                                    "Exit 4 = KPI unreachable (folder still written).")
     p.add_argument("--exp-dir", required=True, metavar="EXP", help="experiment folder (inference/, train.yaml)")
     p.add_argument("--dataset-root", required=True, metavar="ROOT", help="image root input_path is relative to")

@@ -45,6 +45,7 @@ def register(subparsers) -> None:
 def _run(args) -> int:
     import os
     import shlex
+    import sys
     from pathlib import Path
 
     from tao_skill_bank import container
@@ -74,15 +75,20 @@ def _run(args) -> int:
                                   f"--action {action.name}) or pass --skip-validation")
     env = _trusted_env(args, spec)
     output_dir = _refuse_existing_results(spec, action, workspace, spec_path)
+    warnings = cloud_uri_warnings(spec, spec_path)
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
 
     run = container.DockerRun(image=image, entrypoint_args=[*action.entrypoint, "-e", str(spec_path)],
                               workspace=workspace, gpus=args.gpus == "all", env=env)
     argv = run.argv()
     record = {"skill": skill_dir.name, "action": action.name, "image": image, "workspace": str(workspace),
               "spec": str(spec_path), "env": env, "output_dir": str(output_dir),
-              "argv": argv, "command": shlex.join(argv), "dry_run": args.dry_run}
+              "argv": argv, "command": shlex.join(argv), "dry_run": args.dry_run, "warnings": warnings}
     if args.dry_run:
-        emit(args, record, record["command"])
+        # `would_write`, never `results_dir:`: the folder is not created by a dry run.
+        emit(args, {**record, "would_write": record["output_dir"]},
+             f"{record['command']}\nwould_write: {record['output_dir']}")
         return 0
 
     container.require_preflight(container.preflight(
@@ -103,6 +109,28 @@ def _run(args) -> int:
         raise UserError(f"container exited with code {exit_code}", file=str(log_path),
                         fix="read the log, fix the spec, rerun with a new results_dir", exit_code=EXIT_FINDINGS)
     return 0
+
+
+def cloud_uri_warnings(spec: dict, spec_path) -> list[str]:
+    """One line per spec value that is a cloud URI (s3://, gs://, ...): a `docker run` on this host
+    sees only the mounted workspace, so TAO's loaders would fail on it after the container starts
+    (AutoML / the TAO platform download cloud splits first; a direct run does not)."""
+    from tao_skill_bank.oi.datasets import URI_SCHEMES
+
+    def walk(node, prefix=""):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from walk(value, f"{prefix}.{key}" if prefix else str(key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from walk(value, f"{prefix}[{index}]")
+        elif isinstance(node, str) and node.lower().startswith(URI_SCHEMES):
+            yield prefix, node
+
+    return [f"{spec_path}: field '{key}': {value} is a cloud URI, which a local container run cannot read "
+            "(only the workspace is mounted) — fix: download the split into the workspace and rebuild the "
+            "spec from the local folder, or run it through AutoML / the TAO platform"
+            for key, value in walk(spec)]
 
 
 def unset_keys(data, prefix: str = "") -> list[str]:
