@@ -81,6 +81,18 @@ def oi_skill_info(automl_enabled: bool = True) -> dict:
     }}
 
 
+def make_oi_split(root: Path, name: str, wrapper: bool = True) -> tuple[Path, Path]:
+    """A fake extracted OI split: dataset.csv + images (inside an images/images wrapper if asked)."""
+    split = root / name
+    images = split / "images" / "images" if wrapper else split / "images"
+    for folder in ("golden", "boardA"):
+        (images / folder).mkdir(parents=True)
+        for light in ("LowAngleLight", "SolderLight", "UniformLight", "WhiteLight"):
+            (images / folder / f"C1_{light}.jpg").write_bytes(b"jpg")
+    (split / "dataset.csv").write_text("input_path,golden_path,object_name,label\nboardA,golden,C1,PASS\n")
+    return split, images
+
+
 def make_skill_bank(root: Path, skill_info: dict | None = None, *, train_files: bool = True) -> Path:
     """A bank root with versions.yaml and one OI skill (skill_info, train schema + template)."""
     import json

@@ -46,7 +46,10 @@ topk = bool((train.get("checkpointer") or {}).get("enable_topk"))
 best = (-1.0, -1)
 steps_per_epoch = 6
 for epoch in range(start, epochs):
-    acc = round(quality * (1 - 0.5 ** (epoch + 1)), 6)
+    # the hyperparameters dominate and more epochs help only a little, so a short trial can
+    # out-score a long one (what makes "largest budget first" matter for multi-fidelity search);
+    # the best epoch is the last one, so a promotion finds its parent's checkpoint at epoch N-1
+    acc = round(quality - 0.02 / (epoch + 1), 6)
     print(f"Epoch {epoch}: val_acc: {acc}", flush=True)
     with open(os.path.join(out, "status.json"), "a") as fh:
         fh.write(json.dumps({"epoch": epoch, "kpi": {"val_acc": acc}}) + "\n")
@@ -79,6 +82,10 @@ class StandInSDK:
         from tao_sdk import script_runner
 
         job_id = str(uuid.uuid4())
+        for mount in kwargs.get("mounts") or []:      # like DockerSDK: /results is bound to <host>/<job_id>
+            if mount.get("container_path") == "/results":
+                self.results_root = Path(mount["host_path"]).resolve()
+        self.results_root.mkdir(parents=True, exist_ok=True)
         cli = shlex.split(command.strip().splitlines()[-1].split(" && ")[-1])
         opts = {cli[i][2:]: cli[i + 1] for i in range(len(cli) - 1) if cli[i].startswith("--")}
         log_path = self.results_root / f"{job_id}.log"
@@ -134,7 +141,7 @@ class StandInSDK:
 
 def main() -> None:
     plan_path, results_root, out_path = sys.argv[1:4]
-    results_root = Path(results_root)
+    results_root = Path(results_root).resolve()
     results_root.mkdir(parents=True, exist_ok=True)
     bin_dir = results_root.parent / "standin-bin"
     bin_dir.mkdir(exist_ok=True)

@@ -5,8 +5,7 @@ import pytest
 
 from support import assert_one_line_error, run_cli
 from tao_skill_bank.errors import UserError
-from tao_skill_bank.oi.checkpoints import (AutomlSummary, Selection, best_from_controller, classify, parse_selection,
-                                           resolve_checkpoint, select_checkpoint)
+from tao_skill_bank.oi.checkpoints import Selection, classify, parse_selection, resolve_checkpoint, select_checkpoint
 
 
 def tree(root: Path, *files: str) -> Path:
@@ -80,42 +79,23 @@ def test_best_single_file(tmp_path):
     assert resolve_checkpoint(root, "best").name == "model_best_val_acc.pth"
 
 
-def test_best_in_several_children_without_summary_is_ambiguous(tmp_path):
+def test_best_in_several_job_folders_is_ambiguous(tmp_path):
+    # a folder of several runs without the AutoML runner's .automl/ state: which one won is a guess
     root = tree(tmp_path, "a1/model_best_x.pth", "b2/model_best_x.pth")
-    with pytest.raises(UserError, match="no AutoML summary"):
+    with pytest.raises(UserError, match="2 checkpoints match --select best") as err:
         resolve_checkpoint(root, "best")
+    assert "AutoML workspace" in err.value.fix
 
 
-def test_best_model_folder_decides(tmp_path):
-    root = tree(tmp_path, "experiment_0/model_best_x.pth", "experiment_1/model_best_x.pth",
-                "best_model/model_epoch_004_step_00020.pth", "experiment_1/model_epoch_004_step_00020.pth")
-    assert resolve_checkpoint(root, "best") == root.resolve() / "best_model/model_epoch_004_step_00020.pth"
-    # the best_model/ copy does not make an epoch request ambiguous
-    assert resolve_checkpoint(root, "epoch=4").parent.name == "experiment_1"
-
-
-def test_controller_json_decides_by_highest_result(tmp_path):
-    root = tree(tmp_path, "experiment_0/model_best_x.pth", "experiment_1/model_best_x.pth",
-                "experiment_2/model_best_x.pth")
-    (root / "controller.json").write_text(json.dumps([
-        {"id": 0, "status": "success", "result": 0.81},
-        {"id": 1, "status": "success", "result": 0.93},
-        {"id": 2, "status": "failure", "result": 0.99},
-    ]))
-    assert resolve_checkpoint(root, "best").parent.name == "experiment_1"
-
-
-def test_controller_best_epoch_without_best_file(tmp_path):
-    root = tree(tmp_path, "job-a/model_epoch_000_step_00006.pth", "job-a/model_epoch_001_step_00012.pth",
-                "job-b/model_epoch_000_step_00006.pth")
-    (root / "controller.json").write_text(json.dumps({"best_job_id": "job-a", "best_epoch_number": 0}))
-    assert resolve_checkpoint(root, "best") == root.resolve() / "job-a/model_epoch_000_step_00006.pth"
-
-
-def test_best_from_controller_tie_gives_no_answer():
-    records = [{"id": 0, "result": 0.9}, {"id": 1, "result": 0.9}]
-    assert best_from_controller(records, {"experiment_0", "experiment_1"}) == (None, None)
-    assert best_from_controller({"best_experiment": 3}, {"experiment_3"}) == ("experiment_3", None)
+@pytest.mark.parametrize("summary_file", ["controller.json", "automl_controller.json", "best_model/model_best_x.pth"])
+def test_layouts_the_runner_never_writes_decide_nothing(tmp_path, summary_file):
+    """controller.json / best_model/ at the top were an assumed AutoML layout; the real runner keeps its
+    state in run_<ts>/.automl/ (tests/oi/test_automl_state.py), so these files are just files."""
+    root = tree(tmp_path, "experiment_0/model_best_x.pth", "experiment_1/model_best_x.pth")
+    (root / summary_file).parent.mkdir(parents=True, exist_ok=True)
+    (root / summary_file).write_text(json.dumps({"best_job_id": "experiment_1"}))
+    with pytest.raises(UserError, match="checkpoints match --select best"):
+        resolve_checkpoint(root, "best")
 
 
 def test_best_without_best_file_or_summary_refuses(tmp_path):
@@ -133,8 +113,7 @@ def test_no_checkpoints(tmp_path):
 def test_select_is_pure_over_checkpoint_lists():
     found = [classify("x/model_epoch_002_step_00030.pth"), classify("x/model_epoch_003_step_00020.pth")]
     assert select_checkpoint(found, Selection("latest")).epoch == 3
-    assert select_checkpoint([classify("x/model_best_a.pth"), classify("y/model_best_a.pth")], Selection("best"),
-                             summary=AutomlSummary(best_child="y", source="controller.json")).path == "y/model_best_a.pth"
+    assert select_checkpoint([classify("x/model_best_a.pth")], Selection("best")).path == "x/model_best_a.pth"
 
 
 def test_cli_resolve_json_and_text(tmp_path):

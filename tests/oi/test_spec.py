@@ -6,6 +6,7 @@ import copy
 import pytest
 import yaml
 
+from support import make_oi_split as make_split
 from support import REPO_ROOT
 from tao_skill_bank.errors import UserError
 from tao_skill_bank.oi.spec import build_spec, build_spec_report, validate_spec
@@ -14,18 +15,6 @@ from tao_skill_bank.oi.specdoc import SpecInvalid, get_dotted, parse_set_values,
 TRAIN = REPO_ROOT / "skills" / "tao-train-optical-inspection"
 DEPLOY = REPO_ROOT / "skills" / "tao-deploy-optical-inspection"
 ACTIONS = ["train", "evaluate", "inference", "export"]
-
-
-def make_split(root, name, wrapper=True):
-    """A fake extracted split: dataset.csv + images (inside an images/images wrapper if asked)."""
-    split = root / name
-    images = split / "images" / "images" if wrapper else split / "images"
-    for folder in ("golden", "boardA"):
-        (images / folder).mkdir(parents=True)
-        for light in ("LowAngleLight", "SolderLight", "UniformLight", "WhiteLight"):
-            (images / folder / f"C1_{light}.jpg").write_bytes(b"jpg")
-    (split / "dataset.csv").write_text("input_path,golden_path,object_name,label\nboardA,golden,C1,PASS\n")
-    return split, images
 
 
 def template(action):

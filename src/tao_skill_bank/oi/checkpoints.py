@@ -3,11 +3,11 @@
 TAO PyTorch train writes `<results_dir>/train/model_epoch_{epoch:03d}_step_{step:05d}.pth` (one
 per checkpoint interval; epochs count from 0), a symlink `oi_model_latest.pth`, and — when
 `train.checkpointer.enable_topk` is on (our train template turns it on, monitoring val_acc, mode
-max, save_top_k 1) — `model_best_{epoch:03d}.pth`. Searched recursively, so `train/` and AutoML
-child folders (`experiment_<n>/`, `<job-id>/`) count. Selections:
+max, save_top_k 1) — `model_best_{epoch:03d}.pth`. Searched recursively, so `train/` counts.
+An AutoML workspace (the runner's `.automl/` state) is read by `oi/automl_state.py`: `best` there
+is the winning trial's checkpoint. Selections:
 - `latest`: highest (epoch, step) — only when the user asked for the latest;
-- `best`: the `model_best_*` file; when several children hold one, the AutoML summary decides
-  (a `best_model/` folder, or a controller json naming or scoring the children), else ambiguity;
+- `best`: the `model_best_*` file; several of them are an ambiguity;
 - `epoch=N` / `step=N`: exactly that epoch / step as written in the file name (epoch 0 is the
   first epoch); several matches are an ambiguity.
 Only regular files are ever returned: directories, FIFOs, dangling symlinks and symlinks leading
@@ -18,7 +18,6 @@ Pure core: `parse_selection`, `classify`, `select_checkpoint`. Adapter: `scan_re
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
@@ -32,11 +31,6 @@ BEST_RE = re.compile(r"^model_best[_.].*\.pth$|^model_best\.pth$")
 BEST_EPOCH_RE = re.compile(r"^model_best_(\d+)\.pth$")      # the checkpointer's model_best_{epoch:03d}
 # What the train template sets (train.checkpointer) so a direct run has a "best" file too.
 TOPK_SETTINGS = {"enable_topk": True, "monitor": "val_acc", "mode": "max", "save_top_k": 1}
-BEST_MODEL_DIR = "best_model"
-# AutoML controller summaries: a list of child records ({id|job_id, status, result, ...}), or
-# a mapping naming the best child. The metric monitored for optical inspection is val_acc
-# (higher is better).
-CONTROLLER_FILES = ("controller.json", "automl_controller.json")
 SELECT_HELP = "latest | best | epoch=N | step=N"
 _SHOWN = 8
 
@@ -68,15 +62,6 @@ class Selection:
 
     def __str__(self) -> str:
         return self.kind if self.value is None else f"{self.kind}={self.value}"
-
-
-@dataclass(frozen=True)
-class AutomlSummary:
-    """What an AutoML results folder says about its best child (both may be empty)."""
-    best_model_files: list[str] = field(default_factory=list)   # checkpoints under best_model/
-    best_child: str | None = None                                # child folder of the best experiment
-    best_epoch: int | None = None
-    source: str = ""                                             # file that said so
 
 
 def parse_selection(text: str) -> Selection:
@@ -126,18 +111,14 @@ def _ambiguous(selection: Selection, candidates: list[Checkpoint], results_dir: 
                      file=results_dir, field="--select", fix=fix)
 
 
-def select_checkpoint(checkpoints: list[Checkpoint], selection: Selection, *, results_dir: str = "",
-                      summary: AutomlSummary | None = None) -> Checkpoint:
+def select_checkpoint(checkpoints: list[Checkpoint], selection: Selection, *, results_dir: str = "") -> Checkpoint:
     """The one checkpoint `selection` names, or a UserError listing what was found."""
-    summary = summary or AutomlSummary()
     ordered = sorted(checkpoints, key=lambda c: c.path)
     if not ordered:
         raise UserError("no checkpoints found (looked for model_epoch_<E>_step_<S>.pth and model_best_*.pth, "
                         "recursively)", file=results_dir, field="--select",
                         fix="point at the train job's results folder, or check that training saved a checkpoint")
-    # best_model/ holds AutoML's copy of the winner: it only answers "best", not epoch/step/latest
-    epochs = _unique_files([c for c in ordered if c.kind == "epoch" and c.path not in summary.best_model_files] or
-                           [c for c in ordered if c.kind == "epoch"])
+    epochs = _unique_files([c for c in ordered if c.kind == "epoch"])
     if selection.kind == "latest":
         if not epochs:
             raise UserError(f"no model_epoch_* checkpoint to call latest; found: {_listing(ordered)}",
@@ -150,7 +131,7 @@ def select_checkpoint(checkpoints: list[Checkpoint], selection: Selection, *, re
         tied = [c for c in newest if (c.epoch, c.step) == top]
         if len(newest) > 1 or len(tied) > 1:
             raise _ambiguous(selection, newest, results_dir,
-                             "point RESULTS_DIR at one AutoML child folder, or pick a path from the list")
+                             "point RESULTS_DIR at one train job folder, or pick a path from the list")
         return tied[0]
     if selection.kind in ("epoch", "step"):
         attr = selection.kind
@@ -175,37 +156,16 @@ def select_checkpoint(checkpoints: list[Checkpoint], selection: Selection, *, re
             raise _ambiguous(selection, matches, results_dir,
                              f"add the {other} (--select {other}=N) or point RESULTS_DIR at one child folder")
         return matches[0]
-    return _select_best(ordered, selection, results_dir, summary)
+    return _select_best(ordered, selection, results_dir)
 
 
-def _select_best(ordered: list[Checkpoint], selection: Selection, results_dir: str,
-                 summary: AutomlSummary) -> Checkpoint:
+def _select_best(ordered: list[Checkpoint], selection: Selection, results_dir: str) -> Checkpoint:
     bests = _unique_files([c for c in ordered if c.kind == "best"])
-    if summary.best_model_files:
-        chosen = [c for c in ordered if c.path in summary.best_model_files]
-        preferred = [c for c in chosen if c.kind == "best"] or chosen
-        if len(preferred) == 1:
-            return preferred[0]
-        raise _ambiguous(selection, preferred, results_dir, "pick a path from best_model/ explicitly")
     if len(bests) == 1:
         return bests[0]
-    if summary.best_child is not None:
-        in_child = [c for c in ordered if c.child == summary.best_child]
-        child_bests = [c for c in in_child if c.kind == "best"]
-        if len(child_bests) == 1:
-            return child_bests[0]
-        if summary.best_epoch is not None:
-            at_epoch = [c for c in in_child if c.kind == "epoch" and c.epoch == summary.best_epoch]
-            if len(at_epoch) == 1:
-                return at_epoch[0]
-        if in_child and len(in_child) == 1:
-            return in_child[0]
-        raise UserError(f"{summary.source} names '{summary.best_child}' as the best AutoML child, but its "
-                        f"checkpoints do not single one out: {_listing(in_child) or 'none found'}",
-                        file=results_dir, field="--select", fix="choose --select epoch=N or a path from the list")
     if not bests:
         epochs = sorted({c.epoch for c in ordered if c.kind == "epoch"})
-        raise UserError(f"no model_best_* checkpoint and no AutoML summary (best_model/, controller.json): this run "
+        raise UserError(f"no model_best_* checkpoint: this run "
                         f"saved only periodic checkpoints (epochs {epochs or 'none'}, counted from 0), i.e. it was "
                         f"trained with train.checkpointer.enable_topk off; found: {_listing(ordered)}",
                         file=results_dir, field="--select",
@@ -218,45 +178,8 @@ def _select_best(ordered: list[Checkpoint], selection: Selection, results_dir: s
                          "train.checkpointer.save_top_k > 1 keeps several best files whose names do not rank "
                          "them: pick one by epoch (--select epoch=N), and train with save_top_k=1")
     raise _ambiguous(selection, bests, results_dir,
-                     "no AutoML summary (best_model/ or controller.json) says which child won: point "
-                     "RESULTS_DIR at the winning child folder or pick a path from the list")
-
-
-def best_from_controller(data, children: set[str]) -> tuple[str | None, int | None]:
-    """(best child folder, best epoch) from a controller json, or (None, None).
-
-    Accepts {"best_job_id"|"best_experiment"|"best_child": X, "best_epoch_number": N} or a list of
-    child records {id|job_id, status, result, best_epoch_number}; the highest result among
-    finished children wins (val_acc), a tie means no answer."""
-    def child_name(record_id) -> str | None:
-        for name in (str(record_id), f"experiment_{record_id}"):
-            if name in children:
-                return name
-        return None
-
-    if isinstance(data, dict):
-        for key in ("best_job_id", "best_experiment", "best_child", "best_id"):
-            if key in data:
-                epoch = data.get("best_epoch_number")
-                return child_name(data[key]), int(epoch) if isinstance(epoch, int) else None
-        data = data.get("recommendations") or data.get("experiments") or []
-    if not isinstance(data, list):
-        return None, None
-    scored = []
-    for record in data:
-        if not isinstance(record, dict) or not isinstance(record.get("result"), (int, float)):
-            continue
-        if str(record.get("status", "success")).lower() not in ("success", "done", "completed", "finished"):
-            continue
-        name = child_name(record.get("job_id", record.get("id")))
-        if name is not None:
-            epoch = record.get("best_epoch_number")
-            scored.append((float(record["result"]), name, epoch if isinstance(epoch, int) else None))
-    if not scored:
-        return None, None
-    top = max(s[0] for s in scored)
-    winners = [s for s in scored if s[0] == top]
-    return (winners[0][1], winners[0][2]) if len(winners) == 1 else (None, None)
+                     "these are several runs' folders: point RESULTS_DIR at one train job folder, or at the AutoML "
+                     "workspace (the folder holding run_<timestamp>/.automl/) to get the winning trial")
 
 
 def _regular_target(entry: os.DirEntry, root_real: str) -> tuple[str | None, str | None]:
@@ -315,36 +238,22 @@ def scan_checkpoint_files(results_dir: Path) -> tuple[list[Checkpoint], list[tup
     return sorted(found, key=lambda c: c.path), sorted(ignored)
 
 
-def scan_results(results_dir: Path) -> tuple[list[Checkpoint], AutomlSummary]:
-    """All checkpoints under results_dir (relative paths) and the AutoML summary, if any."""
-    checkpoints, _ignored = scan_checkpoint_files(results_dir)
-    root = Path(results_dir)
-    best_model_files = [c.path for c in checkpoints if BEST_MODEL_DIR in c.path.split("/")[:-1]]
-    best_child, best_epoch, source = None, None, ""
-    if not best_model_files:
-        children = {p.name for p in root.iterdir() if p.is_dir()}
-        for name in CONTROLLER_FILES:
-            controller = root / name
-            if controller.is_file():
-                try:
-                    data = json.loads(controller.read_text(encoding="utf-8"))
-                except ValueError as exc:
-                    raise UserError(f"AutoML controller file is not JSON ({exc})", file=str(controller),
-                                    fix="repair or remove it")
-                best_child, best_epoch = best_from_controller(data, children)
-                source = name
-                break
-    return checkpoints, AutomlSummary(best_model_files, best_child, best_epoch, source)
-
-
-def checkpoint_record(results_dir: Path, select: str) -> dict:
+def checkpoint_record(results_dir: Path, select: str, *, results_root: str | Path | None = None) -> dict:
     """The selected checkpoint's absolute path plus how it was chosen (what `checkpoint resolve` prints)."""
+    from tao_skill_bank.oi import automl_state
+
     selection = parse_selection(select)
-    checkpoints, summary = scan_results(results_dir)
+    if automl_state.is_automl_workspace(results_dir):
+        if selection.kind != "best":
+            raise UserError(f"an AutoML workspace holds one job folder per trial: --select {selection} would be a "
+                            f"guess across trials", file=str(results_dir), field="--select",
+                            fix="use --select best for the winning trial, or pass one trial's job folder "
+                                "(`tao-skills automl status WORKSPACE` lists them)")
+        return automl_state.best_checkpoint_record(Path(results_dir), results_root=results_root)
+    checkpoints, ignored = scan_checkpoint_files(results_dir)
     try:
-        chosen = select_checkpoint(checkpoints, selection, results_dir=str(results_dir), summary=summary)
+        chosen = select_checkpoint(checkpoints, selection, results_dir=str(results_dir))
     except UserError as exc:
-        _, ignored = scan_checkpoint_files(results_dir)
         if not ignored:
             raise
         shown = ", ".join(f"{path} ({why})" for path, why in ignored[:_SHOWN])
@@ -353,8 +262,7 @@ def checkpoint_record(results_dir: Path, select: str) -> dict:
     decided_by = None
     if selection.kind == "best":
         n_best = len(_unique_files([c for c in checkpoints if c.kind == "best"]))
-        decided_by = (BEST_MODEL_DIR + "/" if summary.best_model_files
-                      else "the only model_best_* file" if n_best == 1 else summary.source)
+        decided_by = "the only model_best_* file" if n_best == 1 else None
     return {"checkpoint": str(Path(results_dir).resolve() / chosen.file), "select": str(selection),
             "kind": chosen.kind, "epoch": chosen.epoch, "step": chosen.step, "child": chosen.child or None,
             "via_symlink": chosen.path if chosen.target else None,

@@ -99,6 +99,7 @@ class SkillInfo:
     actions: dict[str, ActionInfo]
     skill_dir: Path
     data_format: str = ""
+    monitoring_metric: str = ""      # what AutoML optimises by default
     description: str = ""
 
     @property
@@ -168,7 +169,8 @@ def load_skill_info(skill_dir: str | Path) -> SkillInfo:
                for name, body in raw["actions"].items()}
     return SkillInfo(skill=str(raw["skill"]), network=str(raw["network_arch"]),
                      automl_enabled=bool(raw["automl_enabled"]), actions=actions, skill_dir=skill_dir,
-                     data_format=str(raw.get("data_format") or ""), description=str(raw.get("description") or ""))
+                     data_format=str(raw.get("data_format") or ""),
+                     monitoring_metric=str(raw.get("monitoring_metric") or ""), description=str(raw.get("description") or ""))
 
 
 def _parse_action(path: Path, name: str, body: Any, model_image: str, sources: Any) -> ActionInfo:
