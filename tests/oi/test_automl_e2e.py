@@ -118,3 +118,46 @@ def test_route_names_a_skill_the_bank_ships():
     assert (REPO_ROOT / "skills" / route.json()["route"] / "SKILL.md").is_file()
     direct = run_cli("automl", "route", "--skill", SKILL, "--action", "train", "--request", "plain training", "--json")
     assert direct.json()["route"] == "direct"
+
+
+def test_oi_skill_md_automl_path_runs_as_written(tmp_path):
+    """tao-train-optical-inspection SKILL.md, section 3 (AutoML) and the AutoML line of section 5,
+    pasted into bash; the real runner (stand-in platform) runs the plan the documented command wrote."""
+    import os
+    import re
+    import subprocess
+
+    from support import tao_skills_on_path
+
+    python = automl_oracle_python()
+    body = (REPO_ROOT / "skills" / SKILL / "SKILL.md").read_text()
+    section3 = body.split("## 3.")[1].split("## 4.")[0]
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", section3, flags=re.S) if "automl plan" in b)
+    lines = [l for l in block.replace("\\\n", " ").splitlines() if l.strip()]
+    before_run = "\n".join(l for l in lines if "automl status" not in l)
+    status_line = next(l for l in lines if "automl status" in l)
+    section5 = body.split("## 5.")[1].split("## 6.")[0]
+    resolve_line = next(l for l in re.findall(r"```bash\n(.*?)```", section5, flags=re.S)[0].splitlines()
+                        if '"$AUTOML"' in l)
+    ws = tmp_path / "ws"
+    for split in ("train", "val"):
+        make_oi_split(ws / "data", split)
+    env = {**os.environ, "PATH": tao_skills_on_path(tmp_path / "shim") + os.environ["PATH"], "WS": str(ws),
+           "SKILL": SKILL}
+    prelude = 'AUTOML=$WS/automl/oi_sweep_1\n'
+
+    def bash(script):
+        proc = subprocess.run(["bash", "-euc", script], env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    out = bash(before_run)
+    plan_path = ws / "automl/oi_sweep_1/automl_plan.json"
+    assert json.loads(plan_path.read_text())["ready"] is True and '"dry_run":true' in out
+    result_file = tmp_path / "runner_result.json"
+    run_oracle(python, STANDIN.read_text(), str(plan_path), str(plan_path.parent / "results"), str(result_file),
+               env={"TAO_VERSIONS_FILE": str(REPO_ROOT / "versions.yaml")}, timeout=900)
+    best = json.loads(result_file.read_text())["result"]["best"]
+    assert f"best: trial {best['rec_id']} (job {best['job_id']})" in bash(prelude + status_line)
+    resolved = json.loads(bash(prelude + resolve_line.split("#")[0]))
+    assert resolved["automl"]["job_id"] == best["job_id"] and Path(resolved["checkpoint"]).is_file()

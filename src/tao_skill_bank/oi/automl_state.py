@@ -277,7 +277,7 @@ def status_record(path: Path, *, results_root: str | Path | None = None) -> dict
         trials.append({"rec_id": t.rec_id, "job_id": t.job_id, "status": t.status, "result": t.result,
                        "budget": t.budget, "pruned": artifacts == "deleted",
                        "job_dir": str(folder) if folder and folder.is_dir() else None,
-                       "failure_reason": t.failure_reason})
+                       "failure_reason": t.failure_reason, "specs": t.specs})
     counts = {s: sum(t.status == s for t in run.trials) for s in sorted({t.status for t in run.trials})}
     return {"run_dir": str(run.run_dir.resolve()), "experiment_id": run.experiment_id, "state": state,
             "algorithm": run.algorithm, "metric": run.metric or None, "direction": run.direction,

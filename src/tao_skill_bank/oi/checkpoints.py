@@ -13,7 +13,7 @@ is the winning trial's checkpoint. Selections:
 Only regular files are ever returned: directories, FIFOs, dangling symlinks and symlinks leading
 out of the results folder are ignored (and named when nothing else matches); a symlink to a
 regular file inside the folder resolves to its target. Symlinked folders are not entered.
-Pure core: `parse_selection`, `classify`, `select_checkpoint`. Adapter: `scan_results`.
+Pure core: `parse_selection`, `classify`, `select_checkpoint`. Adapter: `scan_checkpoint_files`.
 """
 
 from __future__ import annotations

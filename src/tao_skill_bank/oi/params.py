@@ -55,25 +55,27 @@ def _only(found: list[Path], what: str, folder: Path, spec_key: str) -> Path:
 
 
 def _parent_checkpoint(parent_job: Path, spec_key: str) -> Path:
-    from tao_skill_bank.oi.checkpoints import scan_results
+    from tao_skill_bank.oi import automl_state
+    from tao_skill_bank.oi.checkpoints import scan_checkpoint_files
 
-    checkpoints, summary = scan_results(parent_job)
+    if automl_state.is_automl_workspace(parent_job):   # an AutoML run: the winning trial's checkpoint
+        return Path(automl_state.best_checkpoint_record(parent_job)["checkpoint"])
+    checkpoints, _ignored = scan_checkpoint_files(parent_job)
     paths = sorted({parent_job / c.file for c in checkpoints})
     if len(paths) > 1:
+        # a single model_best_* is the job's designated model file
         bests = sorted({parent_job / c.file for c in checkpoints if c.kind == "best"})
-        # AutoML's own pick (best_model/) or a single model_best_* is the job's designated model file
-        designated = [parent_job / p for p in summary.best_model_files] or bests
-        if len(designated) == 1:
-            return designated[0]
+        if len(bests) == 1:
+            return bests[0]
     return _only(paths, "checkpoint (model_epoch_*.pth / model_best_*.pth)", parent_job, spec_key)
 
 
 def _latest_own_checkpoint(job_dir: Path) -> Path | None:
-    from tao_skill_bank.oi.checkpoints import Selection, scan_results, select_checkpoint
+    from tao_skill_bank.oi.checkpoints import Selection, scan_checkpoint_files, select_checkpoint
 
     if not job_dir.is_dir():
         return None
-    checkpoints, _ = scan_results(job_dir)
+    checkpoints, _ = scan_checkpoint_files(job_dir)
     if not any(c.kind == "epoch" for c in checkpoints):
         return None
     return job_dir / select_checkpoint(checkpoints, Selection("latest"), results_dir=str(job_dir)).file
