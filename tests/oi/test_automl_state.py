@@ -5,7 +5,6 @@ which produces them with nvidia-tao-automl 7.2.0 itself)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest

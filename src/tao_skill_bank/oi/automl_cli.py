@@ -88,7 +88,6 @@ def _plan(args) -> int:
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from tao_skill_bank.bank import find_bank_root
     from tao_skill_bank.errors import EXIT_FINDINGS, UserError
     from tao_skill_bank.fsutil import atomic_write_json, create_new_dir
     from tao_skill_bank.oi.automl_plan import build_plan
@@ -126,13 +125,13 @@ def _plan(args) -> int:
 
 
 def _versions_root(skill_dir, bank):
-    """The bank root whose versions.yaml names the image (a copied skill: none)."""
+    """The bank root whose versions.yaml names the image: the skill's own bank, else --bank / the
+    shipped bank (a copied skill folder has none of its own)."""
     from tao_skill_bank.bank import find_bank_root
     from tao_skill_bank.errors import UserError
 
-    for candidate in (skill_dir.parent.parent,):
-        if (candidate / "versions.yaml").is_file():
-            return candidate
+    if (skill_dir.parent.parent / "versions.yaml").is_file():
+        return skill_dir.parent.parent
     try:
         return find_bank_root(bank)
     except UserError:
