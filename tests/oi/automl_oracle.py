@@ -17,11 +17,14 @@ import pytest
 
 import support
 
-AUTOML_VERSION = "7.2.0"
 
 
 def oracle_steps() -> list[list[str]]:
-    return [["--no-deps", f"nvidia-tao-automl=={AUTOML_VERSION}", f"nvidia-tao-sdk=={AUTOML_VERSION}"],
+    """The runner's own pins from versions.yaml (`automl:`, a line separate from tao_version)."""
+    from tao_skill_bank.oi.automl_plan import runner_requirements
+    from tao_skill_bank.versions import load_versions
+
+    return [["--no-deps", *runner_requirements(load_versions(support.REPO_ROOT))],
             ["pyyaml", "numpy", "pandas", "omegaconf", "scipy", "scikit-learn", "requests"]]
 
 

@@ -35,7 +35,8 @@ def test_ready_plan_has_what_the_runner_reads(ws):
     assert written["ready"] is True and written["blocking_issues"] == []
     params = written["steps"][0]["params"]
     assert params["skill_dir"] == str((REPO_ROOT / "skills" / SKILL).resolve()) and params["action"] == "train"
-    assert params["image"] == "nvcr.io/nvidia/tao/tao-toolkit:7.1.0-pyt"   # versions.yaml images.tao_toolkit.pyt
+    from tao_skill_bank.versions import get_value, load_versions
+    assert params["image"] == get_value(load_versions(REPO_ROOT), "images.tao_toolkit.pyt")
     # local data: the extracted images folder (images/images wrapper) as `spec build` resolves it
     assert params["spec_overrides"]["dataset.train_dataset.images_dir"] == str((ws / "data/train/images/images").resolve())
     assert params["spec_overrides"]["dataset.test_dataset.csv_path"] == str((ws / "data/val/dataset.csv").resolve())
@@ -117,7 +118,9 @@ def test_run_dry_run_prints_the_runner_command(ws):
 def test_run_without_the_runner_is_a_one_line_hint(ws):
     result = run_cli("automl", "run", _ready_plan(ws))
     assert result.code == 2
-    assert_one_line_error(result, "AutoML runner is not importable", "pip install --no-deps nvidia-tao-automl==7.2.0")
+    from tao_skill_bank.versions import load_versions
+    pin = load_versions(REPO_ROOT)["automl"]["nvidia_tao_automl"]
+    assert_one_line_error(result, "AutoML runner is not importable", f"pip install --no-deps nvidia-tao-automl=={pin}")
 
 
 def test_run_calls_the_runner_and_records_the_outcome(ws, tmp_path):

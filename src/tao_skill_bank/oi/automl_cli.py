@@ -6,8 +6,19 @@ from __future__ import annotations
 from tao_skill_bank.output import add_group, add_json_flag, emit
 
 RUNNER_MODULE = "tao_automl.runner"
-RUNNER_HINT = "pip install --no-deps nvidia-tao-automl==7.2.0 nvidia-tao-sdk==7.2.0 plus its platform's extras " \
-              "(or pass --runner-python PY of an env that has it)"
+
+
+def _runner_hint(versions_root) -> str:
+    from tao_skill_bank.errors import UserError
+    from tao_skill_bank.oi.automl_plan import runner_requirements
+    from tao_skill_bank.versions import load_versions
+
+    try:
+        versions = load_versions(versions_root) if versions_root else None
+    except UserError:
+        versions = None
+    return (f"pip install --no-deps {' '.join(runner_requirements(versions))}, then pyyaml numpy pandas omegaconf "
+            f"scipy scikit-learn requests and your platform's client (or pass --runner-python PY of an env that has it)")
 
 
 def register(subparsers) -> None:
@@ -93,7 +104,7 @@ def _plan(args) -> int:
     from tao_skill_bank.oi.automl_plan import build_plan
     from tao_skill_bank.oi.automl_state import PLAN_FILE
     from tao_skill_bank.oi.skillinfo import resolve_skill_dir
-    from tao_skill_bank.oi.spec import parse_set_values
+    from tao_skill_bank.oi.specdoc import parse_set_values
 
     workspace = Path(args.workspace).expanduser()
     if not workspace.is_dir():
@@ -209,7 +220,7 @@ def _run(args) -> int:
     if probe.returncode != 0:
         raise UserError(f"NVIDIA's AutoML runner is not importable by {python} "
                         f"({(probe.stderr.strip().splitlines() or ['import failed'])[-1]})",
-                        field="--runner-python", fix=RUNNER_HINT, exit_code=EXIT_ENVIRONMENT)
+                        field="--runner-python", fix=_runner_hint(versions_root), exit_code=EXIT_ENVIRONMENT)
     marker = automl_dir / RUN_MARKER
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)

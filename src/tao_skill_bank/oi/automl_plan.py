@@ -34,8 +34,18 @@ DEFAULT_TRIALS = 6
 STEP_NAME = "automl_train"
 
 
+RUNNER_PACKAGES = ("nvidia_tao_automl", "nvidia_tao_sdk")
+
+
+def runner_requirements(versions: dict | None) -> list[str]:
+    """pip requirements of NVIDIA's runner from versions.yaml `automl:` (unpinned when absent)."""
+    pins = (versions or {}).get("automl") or {}
+    return [f"{name.replace('_', '-')}=={pins[name]}" if pins.get(name) else name.replace("_", "-")
+            for name in RUNNER_PACKAGES]
+
+
 def _uri(value: str) -> bool:
-    from tao_skill_bank.oi.spec import URI_PREFIXES
+    from tao_skill_bank.oi.specdoc import URI_PREFIXES
 
     return value.startswith(URI_PREFIXES)
 
@@ -75,7 +85,8 @@ def build_plan(skill_dir: Path, *, train_data: str | None, eval_data: str | None
                base_checkpoint: str = "", bank_root: Path | None = None) -> dict:
     from tao_skill_bank.oi.automl import TRAIN_ACTION, unusable_files
     from tao_skill_bank.oi.skillinfo import load_skill_info
-    from tao_skill_bank.oi.spec import SpecInvalid, build_spec_report, get_dotted
+    from tao_skill_bank.oi.spec import build_spec_report
+    from tao_skill_bank.oi.specdoc import SpecInvalid, get_dotted
     from tao_skill_bank.versions import get_value, load_versions
 
     issues: list[str] = []

@@ -288,6 +288,19 @@ def status_record(path: Path, *, results_root: str | Path | None = None) -> dict
             "controller_best_rec": _controller_pick(run), "trials": trials}
 
 
+def checkpoint_record(path: Path, select: str, *, results_root: str | Path | None = None) -> dict:
+    """`checkpoint resolve AUTOML_WORKSPACE --select ...`: only `best` is defined across trials."""
+    from tao_skill_bank.oi.checkpoints import parse_selection
+
+    selection = parse_selection(select)
+    if selection.kind != "best":
+        raise UserError(f"an AutoML workspace holds one job folder per trial: --select {selection} would be a "
+                        f"guess across trials", file=str(path), field="--select",
+                        fix="use --select best for the winning trial, or pass one trial's job folder "
+                            "(`tao-skills automl status WORKSPACE` lists them)")
+    return best_checkpoint_record(path, results_root=results_root)
+
+
 def best_checkpoint_record(path: Path, *, results_root: str | Path | None = None) -> dict:
     """The winning trial's checkpoint: best_rec → job_id → <results_root>/<job_id>/ → its model_best_*
     (or, when the trial kept no best file, its newest checkpoint — what the SDK's `best` lookup does)."""

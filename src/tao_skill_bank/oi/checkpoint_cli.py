@@ -25,8 +25,13 @@ def register(subparsers) -> None:
 def _resolve(args) -> int:
     from pathlib import Path
 
+    from tao_skill_bank.oi import automl_state
     from tao_skill_bank.oi.checkpoints import checkpoint_record
 
-    record = checkpoint_record(Path(args.results_dir), args.select, results_root=args.results_root)
+    results_dir = Path(args.results_dir)
+    if automl_state.is_automl_workspace(results_dir):   # the AutoML runner's state: the winning trial
+        record = automl_state.checkpoint_record(results_dir, args.select, results_root=args.results_root)
+    else:
+        record = checkpoint_record(results_dir, args.select)
     emit(args, record, record["checkpoint"])
     return 0

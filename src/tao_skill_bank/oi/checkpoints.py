@@ -238,18 +238,9 @@ def scan_checkpoint_files(results_dir: Path) -> tuple[list[Checkpoint], list[tup
     return sorted(found, key=lambda c: c.path), sorted(ignored)
 
 
-def checkpoint_record(results_dir: Path, select: str, *, results_root: str | Path | None = None) -> dict:
+def checkpoint_record(results_dir: Path, select: str) -> dict:
     """The selected checkpoint's absolute path plus how it was chosen (what `checkpoint resolve` prints)."""
-    from tao_skill_bank.oi import automl_state
-
     selection = parse_selection(select)
-    if automl_state.is_automl_workspace(results_dir):
-        if selection.kind != "best":
-            raise UserError(f"an AutoML workspace holds one job folder per trial: --select {selection} would be a "
-                            f"guess across trials", file=str(results_dir), field="--select",
-                            fix="use --select best for the winning trial, or pass one trial's job folder "
-                                "(`tao-skills automl status WORKSPACE` lists them)")
-        return automl_state.best_checkpoint_record(Path(results_dir), results_root=results_root)
     checkpoints, ignored = scan_checkpoint_files(results_dir)
     try:
         chosen = select_checkpoint(checkpoints, selection, results_dir=str(results_dir))
