@@ -42,24 +42,28 @@ if resume:
     import re
     start = int(re.search(r"model_(?:epoch_|best_)(\d+)", os.path.basename(resume)).group(1)) + 1
 interval = int(train.get("checkpoint_interval") or 1)
-topk = bool((train.get("checkpointer") or {}).get("enable_topk"))
+checkpointer = train.get("checkpointer") or {}
+topk = bool(checkpointer.get("enable_topk"))
+periodic = not (topk and checkpointer.get("replace_periodic"))   # TAO: best-k is additive unless replace_periodic
 best = (-1.0, -1)
 steps_per_epoch = 6
 for epoch in range(start, epochs):
     # the hyperparameters dominate and more epochs help only a little, so a short trial can
-    # out-score a long one (what makes "largest budget first" matter for multi-fidelity search);
-    # the best epoch is the last one, so a promotion finds its parent's checkpoint at epoch N-1
-    acc = round(quality - 0.02 / (epoch + 1), 6)
+    # out-score a long one (what makes "largest budget first" matter for multi-fidelity search).
+    # rising: the best epoch is the last one; overfit (STANDIN_CURVE=overfit): the first one.
+    if os.environ.get("STANDIN_CURVE") == "overfit":
+        acc = round(quality - 0.004 * epoch, 6)
+    else:
+        acc = round(quality - 0.02 / (epoch + 1), 6)
     print(f"Epoch {epoch}: val_acc: {acc}", flush=True)
     with open(os.path.join(out, "status.json"), "a") as fh:
         fh.write(json.dumps({"epoch": epoch, "kpi": {"val_acc": acc}}) + "\n")
-    if topk:
-        if acc > best[0]:
-            if best[1] >= 0:
-                os.remove(os.path.join(out, f"model_best_{best[1]:03d}.pth"))
-            best = (acc, epoch)
-            open(os.path.join(out, f"model_best_{epoch:03d}.pth"), "wb").write(b"ckpt")
-    elif (epoch + 1) % interval == 0 or epoch == epochs - 1:
+    if topk and acc > best[0]:
+        if best[1] >= 0:
+            os.remove(os.path.join(out, f"model_best_{best[1]:03d}.pth"))
+        best = (acc, epoch)
+        open(os.path.join(out, f"model_best_{epoch:03d}.pth"), "wb").write(b"ckpt")
+    if periodic and ((epoch + 1) % interval == 0 or epoch == epochs - 1):
         name = f"model_epoch_{epoch:03d}_step_{(epoch + 1) * steps_per_epoch:05d}.pth"
         open(os.path.join(out, name), "wb").write(b"ckpt")
 print("Execution status: PASS", flush=True)

@@ -20,7 +20,7 @@ STANDIN = Path(__file__).with_name("automl_standin.py")
 SKILL = "tao-train-optical-inspection"
 
 
-def _run_real_runner(tmp_path_factory, name: str, *plan_args: str) -> dict:
+def _run_real_runner(tmp_path_factory, name: str, *plan_args: str, curve: str = "rising") -> dict:
     python = automl_oracle_python()
     ws = tmp_path_factory.mktemp(name)
     for split in ("train", "val"):
@@ -32,7 +32,7 @@ def _run_real_runner(tmp_path_factory, name: str, *plan_args: str) -> dict:
     automl_dir = plan_path.parent
     out = ws / "runner_result.json"
     run_oracle(python, STANDIN.read_text(), str(plan_path), str(automl_dir / "results"), str(out),
-               env={"TAO_VERSIONS_FILE": str(REPO_ROOT / "versions.yaml")}, timeout=900)
+               env={"TAO_VERSIONS_FILE": str(REPO_ROOT / "versions.yaml"), "STANDIN_CURVE": curve}, timeout=900)
     result = json.loads(out.read_text())
     status = run_cli("automl", "status", automl_dir, "--json")
     assert status.code == 0, status.stderr
@@ -49,8 +49,10 @@ def bayesian(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hyperband(tmp_path_factory):
+    # overfit: each trial's val_acc peaks at its first epoch, so short trials out-score long ones and
+    # promotions must resume from a checkpoint that is not the trial's best
     return _run_real_runner(tmp_path_factory, "hband", "--algorithm", "hyperband", "--max-epochs", "9",
-                            "--set", "train.validation_interval=1")
+                            "--set", "train.validation_interval=1", curve="overfit")
 
 
 def _assert_names_the_runners_winner(run: dict) -> dict:
@@ -86,7 +88,10 @@ def test_bayesian_run_status_and_best_match_the_real_controller(bayesian):
 
 def test_hyperband_winner_comes_from_the_largest_budget(hyperband):
     trials = hyperband["status"]["trials"]
-    budgets = {t["budget"] for t in trials if t["status"] == "success"}
+    # our plan keeps the stop-epoch checkpoint (terminal retention): every promotion found its parent
+    assert hyperband["plan"]["automl_settings"]["automl_checkpoint_retention_strategy"] == "terminal"
+    assert all(t["status"] == "success" for t in trials), [(t["rec_id"], t["status"]) for t in trials]
+    budgets = {t["budget"] for t in trials}
     assert len(budgets) > 1, "hyperband should have run several budgets"
     record = _assert_names_the_runners_winner(hyperband)
     assert record["automl"]["budget"] == max(budgets)

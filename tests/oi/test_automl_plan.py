@@ -69,6 +69,14 @@ def test_blocking_issues_instead_of_a_plan_that_fails_later(ws, extra, needle):
     assert_one_line_error(run_cli("automl", "run", data["plan_path"]), "plan is not ready")
 
 
+@pytest.mark.parametrize("algorithm, terminal", [("hyperband", True), ("asha", True), ("pbt", True),
+                                                 ("bayesian", False)])
+def test_resuming_algorithms_keep_the_stop_epoch_checkpoint(ws, algorithm, terminal):
+    settings = plan(ws, "--train-data", ws / "data/train", "--eval-data", ws / "data/val", "--algorithm", algorithm,
+                    name=algorithm).json()["automl_settings"]
+    assert (settings.get("automl_checkpoint_retention_strategy") == "terminal") is terminal
+
+
 def test_missing_split_and_data_outside_the_workspace(ws, tmp_path):
     no_eval = plan(ws, "--train-data", ws / "data/train").json()
     assert any("needs eval_data" in i and "--eval-data" in i for i in no_eval["blocking_issues"])

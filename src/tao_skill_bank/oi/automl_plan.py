@@ -25,6 +25,8 @@ from tao_skill_bank.errors import UserError
 # autoresearch need API keys and are left out on purpose).
 ALGORITHMS = ("bayesian", "hyperband", "bohb", "asha", "dehb", "hyperband_es", "bfbo", "pbt")
 MULTI_FIDELITY = ("hyperband", "bohb", "asha", "dehb", "hyperband_es")
+# Algorithms whose promoted trials resume from a parent trial's checkpoint of the epoch it stopped at.
+RESUMING = MULTI_FIDELITY + ("pbt",)
 # The runner's --platform choices; virtualenv runs python_script actions only (no container).
 PLATFORMS = ("docker", "slurm", "kubernetes", "lepton", "brev", "virtualenv")
 CONTAINER_PLATFORMS = ("docker", "slurm", "kubernetes", "lepton", "brev")
@@ -69,6 +71,14 @@ def automl_settings(*, algorithm: str, metric: str, max_trials: int | None, max_
     direction = "minimize" if "loss" in metric.lower() else "maximize"
     settings: dict[str, Any] = {"algorithm": algorithm, "metric": metric, "direction": direction,
                                 "automl_delete_intermediate_ckpt": True, "run_baseline": False}
+    if algorithm in RESUMING:
+        # The runner's default retention ("auto" -> "best" when the spec has train.checkpointer) keeps
+        # only model_best_<E>.pth with replace_periodic; when the metric peaks before the last epoch
+        # a promotion finds no checkpoint at its parent's stop epoch (the runner wants epoch N or
+        # N-1), every promoted trial fails and the winner can be pruned (seen with the real 7.2.0
+        # runner, tests/oi/test_automl_e2e.py). "terminal" keeps the stop-epoch checkpoint; the
+        # template's best-k checkpointer still writes model_best_* next to it.
+        settings["automl_checkpoint_retention_strategy"] = "terminal"
     if algorithm in MULTI_FIDELITY:
         if max_epochs is not None:
             settings["automl_max_epochs"] = max_epochs
