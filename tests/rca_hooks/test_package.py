@@ -164,6 +164,9 @@ def test_settings_symlinked_out_of_the_project_are_not_read(results_dir, project
     assert b"OUTSIDE_ONLY_NAME" not in blob
     skipped = _skipped(manifest, "project .claude/settings.json")
     assert skipped and "outside the project" in skipped[0]["why"]
+    if link == ".claude":  # no skill is read through the symlinked folder either
+        assert not manifest["skill_source"]["kind"].startswith("project .claude")
+        assert "symlink leads outside the project" in _skipped(manifest, "project .claude/skills")[0]["why"]
 
 
 def test_files_named_by_the_run_record_outside_experiment_and_project_are_skipped(results_dir, project, tmp_path):

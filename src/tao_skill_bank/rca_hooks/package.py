@@ -174,14 +174,22 @@ def _copy_skill(staging: _Staging, skill_dir: Path) -> None:
             _copy_file(staging, f"skill/{SKILL_NAME}/{rel}", source, "skill reference")
 
 
+def project_folder_leaves(project: Path, folder: str) -> bool:
+    """`.claude`/`.agents`/`.codex` is a symlink that leads out of the project: nothing is read
+    through it (a skill folder symlinked *inside* it is an ordinary install and is followed)."""
+    path = project / folder
+    return path.is_symlink() and not _inside(path, project)
+
+
 def skill_candidates(request: PackageRequest) -> list[tuple[str, Path]]:
     """Where the gap skill the agent loaded may live, most specific first."""
     candidates: list[tuple[str, Path]] = []
     if request.plugin_root:
         candidates.append(("plugin ($CLAUDE_PLUGIN_ROOT)", request.plugin_root / "skills" / SKILL_NAME))
     if request.project_dir:
-        candidates.append(("project .claude/skills", request.project_dir / ".claude" / "skills" / SKILL_NAME))
-        candidates.append(("project .agents/skills", request.project_dir / ".agents" / "skills" / SKILL_NAME))
+        for folder in (".claude", ".agents"):
+            if not project_folder_leaves(request.project_dir, folder):
+                candidates.append((f"project {folder}/skills", request.project_dir / folder / "skills" / SKILL_NAME))
     if request.hook_bank_root:
         candidates.append(("bank next to the hook script", request.hook_bank_root / "skills" / SKILL_NAME))
     from tao_skill_bank import bank
@@ -301,6 +309,9 @@ def _stage(request: PackageRequest, staging: _Staging, out: Path) -> dict:
     train_copied = _copy_file(staging, f"train_config{suffix}", inputs.train_config, "train config",
                               roots, "the experiment and the project")
     _settings(request, staging)
+    for folder in (".claude", ".agents"):
+        if request.project_dir and project_folder_leaves(request.project_dir, folder):
+            staging.skip(f"project {folder}/skills", request.project_dir / folder, "symlink leads outside the project")
     if transcript_bytes is not None:
         _place(staging, "transcript.jsonl", transcript_bytes, request.transcript, "transcript")
     return {
