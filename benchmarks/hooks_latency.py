@@ -86,6 +86,9 @@ ADVERSARIAL_LINES = {
     "--password x 9k": b"--password " * (N // 11),
     "&sig= x 20k": b"&sig=" * (N // 5),
     "curl -u a:b x 8k": b"curl -u a:b " * (N // 12),
+    "secret: x 12k (rest-of-line values)": b"secret: " * (N // 8),
+    "password: $x x 7k (kept references)": b"password: $x " * (N // 13),
+    "key=$ x 20k (one kept 100 kB value)": b"key=$" * (N // 5),
 }
 
 

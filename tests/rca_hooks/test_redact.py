@@ -131,7 +131,8 @@ def test_adversarial_lines_are_redacted_to_the_end_of_their_string(line, kept_pr
 
 @pytest.mark.parametrize("line", [
     "A" * N, '"' + "\\" * N + '"', '"' * N, "'" * N, "key " * (N // 4), "eyJ" * (N // 3), "1.2.3.4." * (N // 8),
-    "://a:" * (N // 5), "--password " * (N // 11), "a_" * (N // 2),
+    "://a:" * (N // 5), "--password " * (N // 11), "a_" * (N // 2), "key=$" * (N // 5), "password: $x " * (N // 13),
+    "the key: see " * (N // 13),
 ])
 def test_adversarial_lines_without_secrets_come_back_unchanged(line):
     assert redact_text(line) == (line, 0)

@@ -282,7 +282,19 @@ _CODE_WORDS = {b"lambda", b"self", b"cls", b"not", b"await", b"yield", b"str", b
 MIN_SECRET_CHARS = 1
 
 
+_SPACE_RE = re.compile(rb"\s")
+KEEP_WINDOW = 256
+
+
+def _head(data: bytes, span: tuple[int, int]) -> bytes:
+    """The first KEEP_WINDOW bytes of a value: every keep rule decides on its start (a longer
+    value is never a placeholder or a code word), so the check costs O(1) per hit."""
+    return data[span[0]:min(span[1], span[0] + KEEP_WINDOW)]
+
+
 def _value_kept(value: bytes, after: bytes = b"") -> bool:
+    if len(value) >= KEEP_WINDOW:  # a long value: only a reference prefix keeps it
+        return value.lstrip().lstrip(b"\\\"'").startswith((b"$", b"{{", b"<", b"%("))
     stripped = value.strip().strip(b"\\\"'")
     return (len(stripped) < MIN_SECRET_CHARS or stripped.lower() in _VALUE_KEEP or stripped == _MARK
             or stripped.startswith((b"$", b"{{", b"<", b"%(", b"--")) or stripped.strip(b"*x.") == b""
@@ -345,15 +357,51 @@ def _string_end(data: bytes, start: int, end: int) -> int:
     return -1
 
 
+class _RestOfLine(tuple):
+    """A value that runs to the end of its line (YAML, headers): a later name on the same line
+    may still hold its own secret, so the scan does not jump past it."""
+
+
+def _rstrip_end(data: bytes, start: int, end: int) -> int:
+    """`end` moved back over trailing spaces (windows grow: cost ~ the spaces, not the value)."""
+    width = 16
+    while True:
+        low = max(start, end - width)
+        window = data[low:end]
+        stripped = window.rstrip()
+        if stripped or low == start:
+            return low + len(stripped)
+        end, width = low, width * 4
+
+
 class _Lines:
-    """Start, end and JSON-ness of the line around a position; each line is measured once."""
+    """Start, end and JSON-ness of the line around a position; each line is measured once.
+    Also remembers where the last rest-of-line value and comment search ended, so hits inside
+    one stretch of a line never rescan it (`secret: secret: secret: …` stays linear)."""
 
     def __init__(self, data: bytes):
         self.data, self.start, self.end, self.json = data, 0, -1, False
+        self._rest = (-1, -1)      # (from, to): no stop byte in data[from:to], data[to] is one
+        self._comment = (-1, -1)   # (from, at): first " #" at or after `from` is at `at` (-1: none before line end)
+
+    def rest_of_line_end(self, pos: int) -> int:
+        lo, hi = self._rest
+        if not lo <= pos <= hi:
+            hi = _REST_OF_LINE_RE.match(self.data, pos, self.end).end()
+            self._rest = (pos, hi)
+        return hi
+
+    def comment_start(self, pos: int, end: int) -> int:
+        lo, at = self._comment
+        if not (lo <= pos and (at < 0 or pos <= at)) or lo < self.start:
+            at = self.data.find(b" #", pos, self.end)
+            self._comment = (pos, at)
+        return at if 0 <= at < end else -1
 
     def at(self, pos: int) -> None:
         if pos <= self.end:
             return
+        self._rest, self._comment = (-1, -1), (-1, -1)
         data = self.data
         self.start = data.rfind(b"\n", 0, pos) + 1  # scans back over this line only
         end = data.find(b"\n", pos)
@@ -380,15 +428,14 @@ def _value_span(data: bytes, pos: int, lines: _Lines, quoted_key: bool, spaced_e
             return None
         match = _JSON_BARE_VALUE_RE.match(data, pos, line_end)
     elif colon:  # YAML / HTTP header: the rest of the line, without a comment
-        match = _REST_OF_LINE_RE.match(data, pos, line_end)
-        value = match.group(0)
-        cut = value.find(b" #")
-        end = pos + (cut if cut >= 0 else len(value.rstrip()))
-        if value[:1] in (b"{", b"[", b"&", b"*", b"!"):
+        if data[pos:pos + 1] in (b"{", b"[", b"&", b"*", b"!"):
             return None
-        if value.strip() in (b"|", b"|-", b">", b">-", b"|+", b">+"):
+        end = lines.rest_of_line_end(pos)
+        cut = lines.comment_start(pos, end)
+        end = _rstrip_end(data, pos, cut if cut >= 0 else end)
+        if end - pos <= 2 and data[pos:end] in (b"|", b"|-", b">", b">-", b"|+", b">+"):
             return _block_scalar(data, lines)
-        return (pos, end) if end > pos else None
+        return _RestOfLine((pos, end)) if end > pos else None
     else:
         match = _BARE_VALUE_RE.match(data, pos, line_end)
     return match.span() if match and match.end() > pos else None
@@ -469,16 +516,18 @@ def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
                 value = _value_span(data, sep.end(), lines, sep.group(1) is not None, bool(sep.group(2)) and sep.group(3) == b"=",
                                     sep.group(3) == b":")
         if value and name.lower().strip(b"-") in _GENERIC_NAMES and (
-                re.search(rb"\s", data[value[0]:value[1]].strip()) or value[1] - value[0] < 6):
+                _SPACE_RE.search(data, value[0], value[1]) or value[1] - value[0] < 6):
             value = None  # prose such as "the key: see below", or code such as `key=str`
-        if value and not _value_kept(data[value[0]:value[1]], data[value[1]:value[1] + 1]):
+        if value and not _value_kept(_head(data, value), data[value[1]:value[1] + 1]):
             vstart = value[0]
             scheme = _SCHEME_RE.match(data, vstart, value[1])
             if scheme and scheme.end() < value[1]:
                 vstart = scheme.end()
-            if not _value_kept(data[vstart:value[1]]):
+            if not _value_kept(_head(data, (vstart, value[1]))):
                 spans.append((vstart, value[1]))
             pos = max(pos, value[1])
+        elif value and not isinstance(value, _RestOfLine):
+            pos = max(pos, value[1])  # a kept one-word or quoted value: nothing inside it is looked at again
 
 
 _LOGIN_P_RE = re.compile(rb"(?:^|[ \t])(?:-p|--password)(?:=|[ \t]+)")
