@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -36,7 +37,40 @@ class CliResult:
 
 def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None,
             input: str | None = None, timeout: float = 300) -> CliResult:
-    """Run `python -m tao_skill_bank ARGS` in a subprocess (what an agent does)."""
+    """Run `python -m tao_skill_bank ARGS` as an agent would, but inside this interpreter (no
+    interpreter start-up or pandas import per call). The process is reproduced: argv, environment
+    (restored afterwards), cwd, stdin, stdout/stderr as UTF-8 byte streams (logging configured by
+    the CLI writes to the captured stderr), warnings shown as a fresh interpreter shows them,
+    SystemExit codes, an escaping exception as a traceback + exit 1, module caches reset.
+    tests/test_run_cli.py proves it gives what `run_cli_subprocess` gives. Use
+    `run_cli_subprocess` only where the process boundary is the point."""
+    import traceback
+
+    from tao_skill_bank import cli
+
+    argv = [str(a) for a in args]
+    with _cli_process(argv, cwd, env, input, timeout) as (stdout, stderr):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exc:  # argparse --help/--version/usage errors, explicit exits
+            code = exc.code
+        except _CliTimeout:
+            raise
+        except Exception:  # what the interpreter does with an uncaught exception
+            traceback.print_exc(file=sys.stderr)
+            code = 1
+        if code is None:
+            code = 0
+        elif not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+    return CliResult(code & 0xFF, stdout.getvalue(), stderr.getvalue())
+
+
+def run_cli_subprocess(*args: str, cwd: str | Path | None = None, env: dict | None = None,
+                       input: str | None = None, timeout: float = 300) -> CliResult:
+    """Run `python -m tao_skill_bank ARGS` in a child process: for tests whose point is the
+    process boundary (start-up cost, what a fresh interpreter imports, exit status of the OS)."""
     full_env = dict(os.environ)
     full_env.setdefault("TAO_SKILL_BANK_CACHE", str(TEST_CACHE))
     if env:
@@ -45,6 +79,102 @@ def run_cli(*args: str, cwd: str | Path | None = None, env: dict | None = None,
                           env=full_env, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=timeout)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+class _CliTimeout(BaseException):
+    """Raised by the alarm inside an in-process run (BaseException: the CLI's catch-all must not
+    turn it into an exit code); run_cli re-raises it as subprocess.TimeoutExpired."""
+
+
+class _Captured:
+    """A text stream over bytes, as a child's pipe is: UTF-8, stdout strict, stderr backslashreplace."""
+
+    def __init__(self, errors: str):
+        import io
+        self.buffer = io.BytesIO()
+        self.stream = io.TextIOWrapper(self.buffer, encoding="utf-8", errors=errors, newline="\n")
+
+    def getvalue(self) -> str:
+        self.stream.flush()
+        return self.buffer.getvalue().decode("utf-8")
+
+
+# The warning filters of a fresh interpreter started without -W or PYTHONWARNINGS.
+_FRESH_WARNING_FILTERS = [("default", None, DeprecationWarning, "__main__", 0),
+                          ("ignore", None, DeprecationWarning, None, 0),
+                          ("ignore", None, PendingDeprecationWarning, None, 0),
+                          ("ignore", None, ImportWarning, None, 0),
+                          ("ignore", None, ResourceWarning, None, 0)]
+
+
+def _reset_module_caches() -> None:
+    """Clear every functools cache in the package: a child process starts with none."""
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("tao_skill_bank") or module is None:
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
+                value.cache_clear()
+
+
+@contextlib.contextmanager
+def _cli_process(argv: list[str], cwd, env: dict | None, input: str | None, timeout: float):
+    import io
+    import logging
+    import signal
+    import threading
+    import warnings
+
+    saved_env = dict(os.environ)
+    saved_cwd = os.getcwd()
+    saved_argv, saved_streams = sys.argv, (sys.stdin, sys.stdout, sys.stderr)
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    stdout, stderr = _Captured("strict"), _Captured("backslashreplace")
+    use_alarm = threading.current_thread() is threading.main_thread() and timeout is not None
+    saved_alarm = None
+    try:
+        os.environ.setdefault("TAO_SKILL_BANK_CACHE", str(TEST_CACHE))
+        os.environ.update({k: str(v) for k, v in (env or {}).items()})
+        if cwd is not None:
+            os.chdir(cwd)
+        import tao_skill_bank
+        sys.argv = [str(Path(tao_skill_bank.__file__).with_name("__main__.py")), *argv]
+        sys.stdin = io.TextIOWrapper(io.BytesIO((input or "").encode("utf-8")), encoding="utf-8")
+        sys.stdout, sys.stderr = stdout.stream, stderr.stream
+        root.handlers = []             # a fresh interpreter: basicConfig in cli.main installs its own
+        root.setLevel(logging.WARNING)
+        _reset_module_caches()
+        if use_alarm:
+            def _expire(signum, frame):
+                raise _CliTimeout()
+            saved_alarm = signal.signal(signal.SIGALRM, _expire)
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+        with warnings.catch_warnings():
+            warnings.filters[:] = _FRESH_WARNING_FILTERS
+            try:
+                yield stdout, stderr
+            except _CliTimeout:
+                raise subprocess.TimeoutExpired([sys.executable, "-m", "tao_skill_bank", *argv], timeout,
+                                                stdout.getvalue(), stderr.getvalue()) from None
+            finally:
+                for stream in (sys.stdout, sys.stderr):
+                    stream.flush()
+    finally:
+        if use_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            if saved_alarm is not None:
+                signal.signal(signal.SIGALRM, saved_alarm)
+        for handler in root.handlers:
+            if handler not in saved_handlers:
+                handler.close()
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
+        sys.argv, (sys.stdin, sys.stdout, sys.stderr) = saved_argv, saved_streams
+        os.chdir(saved_cwd)
+        for key in set(os.environ) - set(saved_env):
+            del os.environ[key]
+        os.environ.update(saved_env)
 
 
 def assert_one_line_error(result: CliResult, *needles: str) -> None:
