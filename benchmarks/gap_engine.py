@@ -127,6 +127,17 @@ def timed_process(cmd: list[str]) -> tuple[float, float, int]:
     return wall, usage.ru_maxrss / 1024, proc.returncode
 
 
+def compile_package() -> None:
+    """Byte-compile the package once, as `pip install` does for a wheel: with PYTHONDONTWRITEBYTECODE
+    set (or an editable install never imported before) every run would compile it again."""
+    import compileall
+
+    sys.path.insert(0, str(REPO / "src"))
+    import tao_skill_bank
+
+    compileall.compile_dir(str(Path(tao_skill_bank.__file__).parent), quiet=1)
+
+
 def tao_skills() -> list[str]:
     """The console script the agent calls, else the module."""
     script = Path(sys.executable).parent / "tao-skills"
@@ -280,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="gap-bench-"))
     scratch = Path(tempfile.mkdtemp(prefix="runs-", dir=workdir))
+    compile_package()
     load_before = os.getloadavg()[0]
     oracle = None if args.no_reference else oracle_python(args.build_oracle)
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
