@@ -29,8 +29,8 @@ import sys
 import tempfile
 import textwrap
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 ORACLE_DEPS = ["pandas", "pyarrow", "pyyaml", "omegaconf==2.3.0", "hydra-core==1.3.2"]
@@ -104,8 +104,7 @@ def make_experiment(root: Path, n: int, seed: int = 0) -> Path:
     return folder
 
 
-@dataclass
-class Run:
+class Run(NamedTuple):
     command: str
     rows: int
     wall_s: float
@@ -244,7 +243,7 @@ def judge(runs: list[Run]) -> list[dict]:
             text = f"<= {max_ratio}x floor" + (f", RSS <= {max_rss / 1024:g} GiB" if max_rss else "")
         if r.exit not in (0, 4):  # a failed run measures nothing
             met, text = False, f"FAILED (exit {r.exit})"
-        rows.append({**asdict(r), "x_floor": ratio, "target": text, "met": met})
+        rows.append({**r._asdict(), "x_floor": ratio, "target": text, "met": met})
     return rows
 
 
