@@ -30,8 +30,11 @@ REAL_LINES = [
 
 
 def _scan(folder: Path) -> list[tuple[str, str, str]]:
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.settings import get_settings
     found = []
     with default_settings():
+        assert len(get_settings().plugins) == len(get_mapping_from_secret_type_to_class()) >= 20  # every plugin
         collection = SecretsCollection()
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             collection.scan_file(str(path))
