@@ -221,3 +221,16 @@ def test_skill_folder_copies_only_text_files(results_dir, project):
     manifest = build_package(_request(results_dir, project))
     assert not (results_dir / "rca_config" / "skill" / SKILL_NAME / "references" / "helper.so").exists()
     assert any(s["path"].endswith("helper.so") and "not a skill text file" in s["why"] for s in manifest["skipped"])
+
+
+def test_containment_never_widens_to_the_filesystem_root_or_home(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from tao_skill_bank.rca_hooks.package import containment_roots
+    home = tmp_path / "home"
+    (home / "rca_results" / "2025-01-01_000000").mkdir(parents=True)
+    monkeypatch.setattr(Path, "home", lambda: home)
+    out = home / "rca_results" / "2025-01-01_000000"
+    assert containment_roots(out, Path("/")) == [out.resolve()]  # not home (the "experiment"), not / (no markers)
+    (tmp_path / "proj" / ".git").mkdir(parents=True)
+    assert containment_roots(out, tmp_path / "proj") == [out.resolve(), (tmp_path / "proj").resolve()]

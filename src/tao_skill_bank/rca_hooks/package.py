@@ -216,6 +216,21 @@ def _bank_file(skill_dir: Path | None, request: PackageRequest, rel: str) -> Pat
     return next((root / rel for root in roots if (root / rel).is_file()), None)
 
 
+WORKSPACE_MARKERS = (".claude", ".agents", ".codex", ".git")
+
+
+def containment_roots(out: Path, project: Path | None) -> list[Path]:
+    """Folders that files named by run_record.json or the spec may be read from: the experiment,
+    OUT, and the project when it really is one (holds .claude/.agents/.codex/.git). Never the
+    filesystem root or the home folder: a run at `~/rca_results/<ts>`, or `gaps package` started
+    from `/`, must not open every file on the machine."""
+    too_wide = {Path(os.path.abspath(os.sep)), Path.home().resolve()}
+    candidates = [experiment_dir(out), out]
+    if project is not None and any((project / m).exists() for m in WORKSPACE_MARKERS):
+        candidates.append(project)
+    return [c.resolve() for c in candidates if c is not None and c.resolve() not in too_wide]
+
+
 def experiment_dir(out: Path) -> Path | None:
     """EXP of EXP/rca_results/<timestamp> (None for a custom --out folder)."""
     return out.parent.parent if out.parent.name == "rca_results" else None
@@ -304,7 +319,7 @@ def _stage(request: PackageRequest, staging: _Staging, out: Path) -> dict:
     _copy_file(staging, results.SPEC_NAME, out / results.SPEC_NAME, "gap spec", [out], "the results folder")
     _copy_file(staging, results.RUN_RECORD_NAME, out / results.RUN_RECORD_NAME, "run record", [out], "the results folder")
     inputs = results.run_inputs(out, request.project_dir)
-    roots = [r for r in (experiment_dir(out), out, request.project_dir) if r is not None]
+    roots = containment_roots(out, request.project_dir)
     suffix = inputs.train_config.suffix if inputs.train_config and inputs.train_config.suffix in (".yaml", ".yml") else ".yaml"
     train_copied = _copy_file(staging, f"train_config{suffix}", inputs.train_config, "train config",
                               roots, "the experiment and the project")
