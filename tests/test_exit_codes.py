@@ -26,8 +26,8 @@ MISSING_PATH_COMMANDS = [
     ["gap_analysis", "vcn_aoi", "-e", MISSING + ".yaml"],
     ["dataset", "check", MISSING],
     ["spec", "validate", MISSING + ".yaml", "--skill", TRAIN, "--action", "train"],
-    ["spec", "build", "--skill", TRAIN, "--action", "train", "--train-data", MISSING, "--val-data", MISSING],
-    ["spec", "build", "--skill", DEPLOY, "--action", "gen_trt_engine", "--parent-job", MISSING],
+    ["spec", "build", "--skill", TRAIN, "--action", "train", "--train-data", MISSING, "-o", "spec.yaml"],
+    ["spec", "build", "--skill", DEPLOY, "--action", "gen_trt_engine", "--parent-job", MISSING, "-o", "spec.yaml"],
     ["checkpoint", "resolve", MISSING, "--select", "best"],
     ["container", "run", "--skill", TRAIN, "--action", "train", "-e", MISSING + ".yaml", "--dry-run"],
     ["bank", "validate", MISSING],
@@ -53,4 +53,10 @@ def test_a_missing_input_path_exits_2_everywhere(argv, tmp_path):
 def test_a_mistyped_flag_names_the_flag_it_probably_meant(argv, meant):
     result = run_cli(*argv)
     assert_one_line_error(result, f"did you mean {meant}?")
+    assert result.code == 1
+
+
+def test_a_near_miss_override_key_names_the_real_key():
+    result = run_cli("gap_analysis", "vcn_aoi", "top_k=5", "inference_results_dir=/x")
+    assert_one_line_error(result, "field 'top_k'", "did you mean 'top_k_per_label'?")
     assert result.code == 1

@@ -37,8 +37,49 @@ class _Parser(argparse.ArgumentParser):
     """A usage mistake is bad input: one line and exit 1 (argparse prints the usage block and
     exits 2, which the bank's convention reserves for a missing environment). Subparsers inherit it."""
 
+    argv: list[str] = []  # the command line being parsed, for suggestions in error()
+
     def error(self, message: str):
+        # A required option reported missing is often one the user mistyped (`--selct best`).
+        known = {o for a in self._actions for o in a.option_strings}
+        mistyped = [t.split("=", 1)[0] for t in _Parser.argv if t.startswith("--") and t.split("=", 1)[0] not in known]
+        if mistyped and "required" in message and "did you mean" not in message:
+            message = _unrecognized(mistyped, self).replace("unrecognized arguments", f"{message}; unknown")
         self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message} — fix: see `{self.prog} --help`\n")
+
+    def parse_args(self, args=None, namespace=None):
+        """argparse's parse_args, but unknown options are reported by the subcommand that got them,
+        with the option it probably meant (`--min_recall` -> `--min-recall`)."""
+        argv = list(sys.argv[1:] if args is None else args)
+        _Parser.argv = argv
+        parsed, extras = self.parse_known_args(argv, namespace)
+        if extras:
+            leaf = _leaf_parser(self, argv)
+            leaf.error(_unrecognized(extras, leaf))
+        return parsed
+
+
+def _leaf_parser(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.ArgumentParser:
+    """The (sub)parser the command line ends in: follow subcommand names through the tree."""
+    current = parser
+    for token in argv:
+        actions = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+        if actions and token in actions[0].choices:
+            current = actions[0].choices[token]
+    return current
+
+
+def _unrecognized(extras: list[str], parser: argparse.ArgumentParser) -> str:
+    from tao_skill_bank.suggest import did_you_mean
+
+    options = [o for a in parser._actions for o in a.option_strings]
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    for extra in extras:
+        if extra.startswith("-"):
+            found = did_you_mean(extra.split("=", 1)[0], options, limit=2)
+            if found:
+                return f"{message} — did you mean {' or '.join(found)}?"
+    return message
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -153,3 +153,18 @@ def test_the_documented_commands_run_as_written(job):
     results = Path(facts["results_dir"])
     assert results.parent == job["dir"] / "rca_results"
     assert json.loads((results / "metrics.json").read_text())["score_column"] == "output_score"
+
+
+def test_the_score_plot_title_names_the_column_the_csv_holds(job, tmp_path, monkeypatch):
+    from tao_skill_bank.gaps import plots
+    from tao_skill_bank.gaps.run import RunRequest, run
+
+    titles = []
+    real = plots.draw_score_distribution
+    monkeypatch.setattr(plots, "draw_score_distribution",
+                        lambda *a, **k: (titles.append(k.get("title")), real(*a, **k))[1])
+    facts = run(RunRequest(exp_dir=str(job["dir"]), inference_dir=str(job["csv"].parent),
+                           train_config=str(write_bridge(job["dir"])), dataset_root=str(job["images"]),
+                           engine="local", out=str(tmp_path / "rca_trt")))
+    assert titles == ["output_score by label"] and facts["score_column"] == "output_score"
+    assert (tmp_path / "rca_trt" / "score_distribution.png").is_file()

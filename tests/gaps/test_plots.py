@@ -1,5 +1,6 @@
 """gaps/plots.py: per-label histograms with the threshold, drawn with Pillow."""
 
+import pytest
 from PIL import Image
 
 from tao_skill_bank.gaps.plots import (MARGIN_LEFT, PANEL_HEIGHT, PANEL_WIDTH, THRESHOLD_COLOUR, TITLE_HEIGHT,
@@ -42,3 +43,20 @@ def test_no_threshold_no_line(tmp_path):
     path = draw_score_distribution({"PASS": [0.1, 0.3]}, None, tmp_path / "p.png")
     with Image.open(path) as image:
         assert _red_columns(image.convert("RGB"), 0) == []
+
+
+@pytest.mark.parametrize("low, high", [(0.0123, 0.9871), (0, 1), (-3.2, 7.9), (12, 1234), (0.1, 0.35),
+                                       (1e-7, 3e-7), (0.43, 0.4301), (-1e6, 1e6)])
+def test_axis_ticks_are_round_numbers_inside_the_range(low, high):
+    from decimal import Decimal
+
+    from tao_skill_bank.gaps.plots import nice_ticks
+
+    ticks, decimals = nice_ticks(low, high)
+    assert 3 <= len(ticks) <= 11
+    assert all(low - 1e-12 <= t <= high + 1e-12 for t in ticks)
+    step = Decimal(repr(ticks[1])) - Decimal(repr(ticks[0]))
+    mantissa = step.scaleb(-step.adjusted()).normalize()
+    assert mantissa in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5))
+    for tick in ticks:  # the label shows the tick exactly
+        assert float(f"{tick:.{decimals}f}") == pytest.approx(tick, rel=1e-12, abs=1e-15)

@@ -9,7 +9,6 @@ line works with the local engine and with the container. Every check raises a on
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import re
@@ -19,6 +18,7 @@ from typing import Any
 
 from tao_skill_bank.errors import UserError
 from tao_skill_bank.gaps.inputs import load_yaml
+from tao_skill_bank.suggest import did_you_mean
 
 
 MISSING = "???"
@@ -61,7 +61,7 @@ def load_config(spec_path: str | os.PathLike | None, overrides: list[str]) -> Ga
         values[key] = (value, "command line")
     for key, (_, source) in values.items():
         if key not in _FIELDS:
-            nearest = difflib.get_close_matches(key, list(_FIELDS), n=1)
+            nearest = did_you_mean(key, list(_FIELDS), limit=1)
             hint = f"did you mean '{nearest[0]}'? " if nearest else ""
             raise UserError("unknown key (the container would refuse it too)", file=source, field=key,
                             fix=f"{hint}valid keys: {', '.join(_KEY_ORDER)}")

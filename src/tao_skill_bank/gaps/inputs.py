@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tao_skill_bank.errors import UserError
+from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def load_yaml(path: Path, field: str, what: str, fix_missing: str) -> Any:
     import yaml
 
     if not path.is_file():
-        raise UserError(f"{what} not found", file=str(path), field=field, fix=fix_missing)
+        raise UserError(f"{what} not found", file=str(path), field=field, fix=fix_missing, exit_code=EXIT_ENVIRONMENT)
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -125,11 +125,11 @@ def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
     csv_path = inference_csv_path(folder)
     if not folder.is_dir():
         raise UserError("folder not found", file=str(folder), field="inference_results_dir",
-                        fix="pass the folder that holds inference.csv (not the CSV itself)")
+                        fix="pass the folder that holds inference.csv (not the CSV itself)", exit_code=EXIT_ENVIRONMENT)
     if not csv_path.is_file():
         raise UserError("inference.csv not found in this folder", file=str(csv_path),
                         field="inference_results_dir",
-                        fix="pass the inference output folder, e.g. <exp>/inference/latest/")
+                        fix="pass the inference output folder, e.g. <exp>/inference/latest/", exit_code=EXIT_ENVIRONMENT)
     header = read_header(csv_path)
     if not header:
         raise UserError("empty CSV (no header, no rows)", file=str(csv_path), field="inference.csv",

@@ -57,6 +57,29 @@ def score_histograms(scores_by_label: Mapping[str, Sequence[float]], low: float,
     return out
 
 
+def nice_ticks(low: float, high: float, target: int = 5) -> tuple[list[float], int]:
+    """Round axis ticks inside [low, high] (steps of 1, 2, 2.5 or 5 x 10^k, about `target` of
+    them) and the number of decimals that prints each one exactly."""
+    import math
+
+    span = high - low
+    if not math.isfinite(span) or span <= 0:
+        return [low], 3
+    raw = span / max(1, target)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.ceil(low / step - 1e-9) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 12) + 0.0)
+        value = first + len(ticks) * step
+    from decimal import Decimal
+
+    exponent = Decimal(repr(round(step, 12))).normalize().as_tuple().exponent
+    return ticks, max(0, -int(exponent))
+
+
 def order_labels(labels: Sequence[str]) -> list[str]:
     """PASS first, then defects alphabetically — the same order in every plot."""
     return sorted(labels, key=lambda l: (not is_pass(l), l))
@@ -105,11 +128,11 @@ def draw_score_distribution(scores_by_label: Mapping[str, Sequence[float]], thre
             x = x_of(threshold)
             draw.line([x, top, x, bottom], fill=THRESHOLD_COLOUR, width=2)
     axis_y = TITLE_HEIGHT + PANEL_HEIGHT * max(1, len(histograms))
-    for step in range(6):
-        value = low + (high - low) * step / 5
+    ticks, decimals = nice_ticks(low, high)
+    for value in ticks:
         x = x_of(value)
         draw.line([x, axis_y - 10, x, axis_y - 4], fill="black")
-        draw.text((x - 14, axis_y), f"{value:.3g}", fill="black", font=font)
+        draw.text((x - 14, axis_y), f"{value:.{decimals}f}", fill="black", font=font)
 
     def save(tmp: Path) -> None:
         image.save(tmp, format="PNG")

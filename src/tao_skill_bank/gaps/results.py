@@ -141,7 +141,7 @@ def load_metrics(results_dir: str | Path) -> dict:
     if not path.is_file():
         hint = "the KPI was unreachable: read unreachable_kpi.txt" if (Path(results_dir) / UNREACHABLE).is_file() \
             else "run `tao-skills gap_analysis vcn_aoi ...` into this folder first"
-        raise UserError("metrics.json not found", file=str(path), field=METRICS, fix=hint)
+        raise UserError("metrics.json not found", file=str(path), field=METRICS, fix=hint, exit_code=EXIT_ENVIRONMENT)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from tao_skill_bank.errors import UserError
+from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
 from tao_skill_bank.gaps.contract import SCORE_PLOT, SPEC, THRESHOLD, holds_results
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def find_train_config(exp_dir: Path, explicit: str | None) -> Path:
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise UserError("train config not found", file=str(path), field="--train-config",
-                            fix="pass the VCN train YAML used for this experiment")
+                            fix="pass the VCN train YAML used for this experiment", exit_code=EXIT_ENVIRONMENT)
         return path.resolve()
     for name in ("train.yaml", "train.yml"):
         if (exp_dir / name).is_file():
@@ -268,11 +268,11 @@ def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -
     exp_dir = Path(req.exp_dir).expanduser().resolve()
     if not exp_dir.is_dir():
         raise UserError("experiment folder not found", file=str(exp_dir), field="--exp-dir",
-                        fix="pass the VCN experiment folder (holds inference/ and train.yaml)")
+                        fix="pass the VCN experiment folder (holds inference/ and train.yaml)", exit_code=EXIT_ENVIRONMENT)
     dataset_root = Path(req.dataset_root).expanduser().resolve()
     if not dataset_root.is_dir():
         raise UserError("dataset root not found", file=str(dataset_root), field="--dataset-root",
-                        fix="pass the image folder that input_path in inference.csv is relative to")
+                        fix="pass the image folder that input_path in inference.csv is relative to", exit_code=EXIT_ENVIRONMENT)
     inference_dir = find_inference_dir(exp_dir, req.inference_dir)
     train_config = find_train_config(exp_dir, req.train_config)
     planned = custom_results_dir(Path(req.out), create=False) if req.out else \
@@ -299,7 +299,7 @@ def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -
     except UserError:
         _drop_if_only_spec(results_dir)
         raise
-    plot = _draw_plot(frame, results_dir)
+    plot = _draw_plot(frame, results_dir, score_column)
     from tao_skill_bank.gaps.summary import load_summary
 
     facts = load_summary(results_dir) if holds_results(results_dir) else \
@@ -327,7 +327,7 @@ def _drop_if_only_spec(results_dir: Path) -> None:
         pass
 
 
-def _draw_plot(frame, results_dir: Path) -> str | None:
+def _draw_plot(frame, results_dir: Path, score_column: str) -> str | None:
     """score_distribution.png from the full CSV; the threshold line when there is one."""
     from tao_skill_bank.gaps.plots import draw_score_distribution
 
@@ -337,7 +337,9 @@ def _draw_plot(frame, results_dir: Path) -> str | None:
                        for label, group in frame.groupby(frame["label"].astype(str).str.strip().str.upper(),
                                                          sort=False)["siamese_score"]}
     try:
-        draw_score_distribution(scores_by_label, threshold, results_dir / SCORE_PLOT)
+        # The title names the CSV's own score column (output_score for a TAO Deploy CSV).
+        draw_score_distribution(scores_by_label, threshold, results_dir / SCORE_PLOT,
+                                title=f"{score_column} by label")
     except OSError as exc:  # a plot must never cost the analysis
         log.warning("score plot not written: %s", exc)
         return None

@@ -24,7 +24,7 @@ import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tao_skill_bank.errors import UserError
+from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
 
 EPOCH_RE = re.compile(r"^model_epoch_(\d+)_step_(\d+)\.pth$")
 BEST_RE = re.compile(r"^model_best[_.].*\.pth$|^model_best\.pth$")
@@ -204,7 +204,7 @@ def scan_checkpoint_files(results_dir: Path) -> tuple[list[Checkpoint], list[tup
     root = Path(results_dir)
     if not root.is_dir():
         raise UserError("results folder not found", file=str(root),
-                        fix="pass the train job's results folder (the one holding model_epoch_*.pth or AutoML children)")
+                        fix="pass the train job's results folder (the one holding model_epoch_*.pth or AutoML children)", exit_code=EXIT_ENVIRONMENT)
     root_real = os.path.realpath(root)
     found: list[Checkpoint] = []
     ignored: list[tuple[str, str]] = []

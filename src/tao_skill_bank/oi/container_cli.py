@@ -63,7 +63,7 @@ def _run(args) -> int:
     workspace = Path(args.workspace or os.getcwd()).resolve()
     if not workspace.is_dir():
         raise UserError("workspace folder not found", file=str(workspace), field="--workspace",
-                        fix="pass an existing folder that holds the spec, data and results")
+                        fix="pass an existing folder that holds the spec, data and results", exit_code=EXIT_ENVIRONMENT)
     spec_path = Path(args.spec).resolve()
     spec = load_yaml_file(spec_path, "spec")
     _check_spec(spec, spec_path, workspace)

@@ -32,7 +32,7 @@ import posixpath
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from tao_skill_bank.errors import UserError
+from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
 from tao_skill_bank.findings import ERROR, WARNING, Finding
 
 REQUIRED_COLUMNS = ("input_path", "golden_path", "object_name", "label")
@@ -419,7 +419,7 @@ def _existing_split(split_dir: str | os.PathLike) -> Path:
     split = Path(split_dir)
     if not split.is_dir():
         raise UserError("split folder not found", file=str(split),
-                        fix=f"pass the folder holding {CSV_NAME} and the extracted {TARBALL_NAME}")
+                        fix=f"pass the folder holding {CSV_NAME} and the extracted {TARBALL_NAME}", exit_code=EXIT_ENVIRONMENT)
     return split
 
 
@@ -529,7 +529,7 @@ def check_split(split_dir: str | os.PathLike, *, lightings: list[str] | None = N
     csv_path = split / CSV_NAME
     if not csv_path.is_file():
         raise UserError(f"{CSV_NAME} not found", file=str(csv_path),
-                        fix=f"pass the split folder that holds {CSV_NAME} next to the extracted {TARBALL_NAME}")
+                        fix=f"pass the split folder that holds {CSV_NAME} next to the extracted {TARBALL_NAME}", exit_code=EXIT_ENVIRONMENT)
     frames = {name: read_loader_frame(csv_path, name) for name in LOADERS}
     frame = frames["pytorch"]
     header = [str(c) for c in frame.columns]
@@ -543,7 +543,7 @@ def check_split(split_dir: str | os.PathLike, *, lightings: list[str] | None = N
         root = Path(images_dir)
         if not root.is_dir():
             raise UserError("images folder not found", file=str(root), field="--images-dir",
-                            fix="pass the extracted folder that holds the folders the CSV names")
+                            fix="pass the extracted folder that holds the folders the CSV names", exit_code=EXIT_ENVIRONMENT)
     else:
         root = _images_dir_for(split, frame)
     root_text = str(root)

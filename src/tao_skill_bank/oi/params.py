@@ -22,7 +22,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from tao_skill_bank.errors import UserError
+from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
 
 DEFAULT_KEY = "tlt_encode"
 UNSET = (None, "", "???")
@@ -114,7 +114,7 @@ def apply_spec_params(spec: dict, skill_info, action: str, *, parent_job: Path |
     job = Path(job_dir).resolve() if job_dir else None
     if parent is not None and not parent.is_dir():
         raise UserError("parent job folder not found", file=str(parent), field="--parent-job",
-                        fix="pass the results folder of the train/export job this one builds on")
+                        fix="pass the results folder of the train/export job this one builds on", exit_code=EXIT_ENVIRONMENT)
     from tao_skill_bank.oi.specdoc import get_dotted, set_dotted
 
     rows = skill_info.action(action).spec_params

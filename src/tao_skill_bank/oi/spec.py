@@ -10,14 +10,14 @@ reading the skill's files and, for local data sources, looking at the split fold
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tao_skill_bank.errors import UserError
+from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
+from tao_skill_bank.suggest import did_you_mean
 from tao_skill_bank.oi.specdoc import (PLACEHOLDER, URI_PREFIXES, SpecInvalid, SpecIssue, describe_value, get_dotted,
                                        load_yaml_file, set_dotted)
 
@@ -99,7 +99,7 @@ def _issues_from_error(error, hints: dict[str, str]) -> list[SpecIssue]:
         issues = []
         for key in sorted(k for k in error.instance if k not in known):
             full = f"{path}.{key}" if path != "(root)" else key
-            near = difflib.get_close_matches(key, known, n=1)
+            near = did_you_mean(key, known, limit=1)
             hint = f"did you mean '{near[0]}'?" if near else f"valid keys here: {', '.join(known[:12])}"
             issues.append(SpecIssue(full, f"a key of {path if path != '(root)' else 'the spec'}", "unknown key",
                                     hint))
@@ -166,7 +166,7 @@ def resolve_data_value(value: str, file: str | None, flag: str) -> str:
     split = Path(value).expanduser().resolve()
     if not split.is_dir():
         raise UserError("split folder not found", file=str(split), field=flag,
-                        fix=f"pass the extracted split folder (holding dataset.csv and the images) or an s3:// URI to {flag}")
+                        fix=f"pass the extracted split folder (holding dataset.csv and the images) or an s3:// URI to {flag}", exit_code=EXIT_ENVIRONMENT)
     if file is None:
         return str(split)
     if file == TARBALL:
@@ -176,7 +176,7 @@ def resolve_data_value(value: str, file: str | None, flag: str) -> str:
     target = split / file
     if not target.exists():
         raise UserError(f"{file} not found in the split folder", file=str(target), field=flag,
-                        fix=f"check the folder with `tao-skills dataset check {split}`")
+                        fix=f"check the folder with `tao-skills dataset check {split}`", exit_code=EXIT_ENVIRONMENT)
     return str(target)
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tao_skill_bank.errors import EXIT_FINDINGS, UserError
+from tao_skill_bank.errors import EXIT_ENVIRONMENT, EXIT_FINDINGS, UserError
 
 PLACEHOLDER = "???"  # a mandatory value the template leaves for the user (OmegaConf's MISSING)
 URI_PREFIXES = ("s3://", "gs://", "http://", "https://", "az://")
@@ -111,7 +111,7 @@ def load_yaml_file(path: str | Path, what: str = "spec") -> dict:
 
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{what} file not found", file=str(path), fix="check the path")
+        raise UserError(f"{what} file not found", file=str(path), fix="check the path", exit_code=EXIT_ENVIRONMENT)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -38,7 +38,7 @@ def _results_dir(value: str) -> Path:
     path = Path(value).expanduser()
     if not path.is_dir():
         raise UserError("results folder not found", file=str(path), field="OUT",
-                        fix="pass the rca_results/<YYYY-MM-DD_HHMMSS> folder of the run")
+                        fix="pass the rca_results/<YYYY-MM-DD_HHMMSS> folder of the run", exit_code=EXIT_ENVIRONMENT)
     return path.resolve()
 
 
@@ -57,7 +57,7 @@ def _package(args) -> int:
     transcript = Path(args.transcript).expanduser().resolve() if args.transcript else None
     if transcript is not None and not transcript.is_file():
         raise UserError("transcript not found", file=str(transcript), field="--transcript",
-                        fix="pass the session's .jsonl transcript or leave --transcript out")
+                        fix="pass the session's .jsonl transcript or leave --transcript out", exit_code=EXIT_ENVIRONMENT)
     bank_root = Path(__file__).resolve().parents[3]  # checkout root when run from src/
     request = package_request(out, find_project_dir(Path.cwd(), dict(os.environ)), transcript, dict(os.environ),
                               bank_root if (bank_root / "hooks").is_dir() else None,
