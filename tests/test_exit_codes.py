@@ -60,3 +60,11 @@ def test_a_near_miss_override_key_names_the_real_key():
     result = run_cli("gap_analysis", "vcn_aoi", "top_k=5", "inference_results_dir=/x")
     assert_one_line_error(result, "field 'top_k'", "did you mean 'top_k_per_label'?")
     assert result.code == 1
+
+
+def test_a_near_miss_spec_key_names_the_real_key(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("train:\n  num_epoch: 3\n")
+    result = run_cli("spec", "validate", spec, "--skill", TRAIN, "--action", "train")
+    assert result.code == 3 and "train.num_epoch" in result.stderr + result.stdout
+    assert "did you mean 'num_epochs'?" in result.stderr + result.stdout

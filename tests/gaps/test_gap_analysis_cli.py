@@ -125,7 +125,7 @@ def test_bad_input_is_a_one_line_error_and_writes_nothing(experiment, name, csv_
         experiment.train_config.write_text(train)
     result = run_cli(*CMD, "--engine", "local", *experiment.keys(**extra))
     assert_one_line_error(result, *needles)
-    assert result.code == (2 if name.startswith("missing ") and name != "missing label" else 1)  # README: missing file = 2
+    assert result.code == (2 if name in ("missing csv", "missing train") else 1)  # README: a missing file exits 2
     assert _files(experiment.results_dir) == []
 
 
