@@ -188,6 +188,15 @@ def test_all_digit_object_names_fail_only_in_deploy(tmp_path):
     assert not deploy.ok and "path_not_text" in codes(deploy, "error")
 
 
+def test_all_digit_folders_fail_in_both_loaders(tmp_path):
+    # the PyTorch data module types only object_name as text: an all-digit input_path column is read as
+    # numbers by both loaders, and os.path.join raises TypeError
+    rows = [("100", "golden/C1", "R1", "PASS"), ("100", "golden/C1", "R2", "NO_PASS")]
+    split = fake_split(tmp_path / "train", rows=rows)
+    report = check_split(split, lightings=LIGHTINGS, image_ext=".png", action="evaluate", batch_size=2)
+    assert "path_not_text" in codes(report, "error") and report.failing_rows == {"pytorch": [0, 1], "deploy": [0, 1]}
+
+
 def test_grayscale_images_fail_only_in_deploy(tmp_path):
     split = fake_split(tmp_path / "train", mode="L")
     report = check_split(split, action="evaluate", batch_size=2)

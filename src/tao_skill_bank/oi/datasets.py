@@ -237,23 +237,27 @@ def image_paths(frame, images_dir: str, lightings: list[str], image_ext: str):
     base = pd.concat([pd.DataFrame({"row": frame.index, "kind": kind, "folder": frame[column].astype(object),
                                     "name": frame["object_name"].astype(object)})
                       for kind, column in (("input", "input_path"), ("golden", "golden_path"))], ignore_index=True)
-    table = base.loc[base.index.repeat(len(lights))].reset_index(drop=True)
-    suffixes = np.array([(f"_{l}" if l not in (None, "") else "") + image_ext for l in lights], dtype=object)
-    table["lighting"] = np.tile(np.array(lights, dtype=object), len(base))
-    ok = _is_text(table["folder"]) & _is_text(table["name"])
-    path = pd.Series(None, index=table.index, dtype=object)
+    # joins and the escape test per (row, kind); the lighting suffix cannot change either
+    ok = _is_text(base["folder"]) & _is_text(base["name"])
+    stem = pd.Series(None, index=base.index, dtype=object)
     if ok.any():
-        stems = join_paths(join_paths(images_dir, table.loc[ok, "folder"]), table.loc[ok, "name"])
-        path[ok] = stems + np.tile(suffixes, len(base))[ok.to_numpy()]
-    table["path"] = path
-    table["text"] = ok
+        stem[ok] = join_paths(join_paths(images_dir, base.loc[ok, "folder"]), base.loc[ok, "name"])
     prefix = images_dir.rstrip("/") + "/"
-    text_paths = path.where(ok, "").astype(str)
-    inside = ok & text_paths.str.startswith(prefix)
-    maybe_up = inside & text_paths.str.contains(r"(?:^|/)\.\.(?:/|$)", regex=True)
+    text_stems = stem.where(ok, "").astype(object)
+    inside = ok & text_stems.str.startswith(prefix).astype(bool)
+    maybe_up = inside & text_stems.str.contains(r"(?:^|/)\.\.(?:/|$)", regex=True).astype(bool)
     if maybe_up.any():   # normalise only the few paths with `..` components
-        inside.loc[maybe_up] = text_paths[maybe_up].map(posixpath.normpath).str.startswith(prefix)
-    table["escapes"] = ok & ~inside
+        inside.loc[maybe_up] = text_stems[maybe_up].map(posixpath.normpath).str.startswith(prefix)
+    base["text"], base["escapes"] = ok, ok & ~inside
+    table = base.loc[base.index.repeat(len(lights))].reset_index(drop=True)
+    table["lighting"] = np.tile(np.array(lights, dtype=object), len(base))
+    suffixes = np.tile(np.array([(f"_{l}" if l not in (None, "") else "") + image_ext for l in lights],
+                                dtype=object), len(base))
+    stems = stem.to_numpy().repeat(len(lights))
+    text = table["text"].to_numpy()
+    paths = np.full(len(table), None, dtype=object)
+    paths[text] = stems[text] + suffixes[text]
+    table["path"] = pd.Series(paths, index=table.index, dtype=object)
     return table.drop(columns=["folder", "name"])
 
 
@@ -309,13 +313,13 @@ def split_rules(*, action: str | None, loader: str, rows: int, n_pass: int, n_de
     if n_near and has_label:
         severity = ERROR if action in LABELLED_ACTIONS else WARNING
         found.append(_finding(severity, "label_not_exact_pass",
-                                    f"{n_near} rows have a label that reads as PASS but is not exactly 'PASS' "
+                                    f"{_rows(n_near)} have a label that reads as PASS but is not exactly 'PASS' "
                                     f"(e.g. 'pass', 'Pass', ' PASS'): TAO tests label != 'PASS' case-sensitively "
                                     f"and {'trains' if action == 'train' else 'scores'} them as defects",
                                     "write the label exactly PASS (upper case, no spaces) — or, if these rows really "
                                     "are defects, give them a defect label such as NO_PASS", "policy", count=n_near))
     if n_empty_labels and labelled:
-        found.append(_finding(WARNING, "empty_label", f"{n_empty_labels} rows have an empty label: TAO counts "
+        found.append(_finding(WARNING, "empty_label", f"{_rows(n_empty_labels)} have an empty label: TAO counts "
                                     "them as defects", "fill in PASS or the defect class", "both",
                                     count=n_empty_labels))
     if loader != "pytorch" or action is None:
@@ -335,7 +339,7 @@ def split_rules(*, action: str | None, loader: str, rows: int, n_pass: int, n_de
                                         "add PASS rows (label exactly PASS) to the train split", "pytorch"))
     if batch_size is not None and rows < batch_size * num_gpus:
         total = batch_size * num_gpus
-        found.append(_finding(ERROR, "rows_below_batch", f"{rows} rows < total batch size {total} "
+        found.append(_finding(ERROR, "rows_below_batch", f"{_rows(rows)} < total batch size {total} "
                                     f"(dataset.batch_size {batch_size} from {batch_source} x {num_gpus} GPU(s)): "
                                     f"the PyTorch {action} stops with 'Dataset size ({rows}) is smaller than the "
                                     f"total batch size ({total})'",
@@ -457,11 +461,15 @@ class _Listings:
         return self._cache[folder]
 
     def exist(self, paths):
-        """Boolean Series: each path (a text Series) is a regular file, as TAO's open would find it."""
-        split = paths.str.rpartition("/")
-        folders, names = split[0], split[2]
-        existing = {f"{folder}/{name}" for folder in folders.unique() for name in self.files(folder)}
-        return paths.isin(existing)
+        """Boolean Series: each path (a text Series) is a regular file, as TAO's open would find it.
+        Set membership over the unique paths' folders: one listing per folder, no stat per file."""
+        import pandas as pd
+
+        unique = pd.unique(paths.to_numpy())
+        folders = {path.rpartition("/")[0] for path in unique}
+        existing = {f"{folder}/{name}" for folder in folders for name in self.files(folder)}
+        # object dtype: pandas' arrow-string isin converts every value to a pyarrow scalar
+        return pd.Series(paths.to_numpy(dtype=object), index=paths.index, dtype=object).isin(existing)
 
 
 def _is_regular(entry: os.DirEntry) -> bool:
@@ -609,11 +617,17 @@ def check_split(split_dir: str | os.PathLike, *, lightings: list[str] | None = N
     modes: dict[str, int] = {}
     checked = 0
     if all(c in frame.columns for c in PATH_COLUMNS) and len(frame):
-        tables = {name: image_paths(frames[name], root_text, lightings, image_ext) for name in LOADERS}
-        for name, table_ in tables.items():
+        def with_existence(table_):
             table_["exists"] = False
             if table_["text"].any():
                 table_.loc[table_["text"], "exists"] = listings.exist(table_.loc[table_["text"], "path"]).to_numpy()
+            return table_
+
+        tables = {"pytorch": with_existence(image_paths(frames["pytorch"], root_text, lightings, image_ext))}
+        same = frames["deploy"][list(PATH_COLUMNS)].astype(object).equals(
+            frames["pytorch"][list(PATH_COLUMNS)].astype(object))
+        tables["deploy"] = (tables["pytorch"].copy() if same else
+                            with_existence(image_paths(frames["deploy"], root_text, lightings, image_ext)))
         table = tables["pytorch"]
         findings += _path_findings(tables, frames, loader, root_text, image_ext, listings)
         present = table[table["exists"]]
@@ -661,6 +675,10 @@ def _ordered(findings: list[DatasetFinding]) -> list[DatasetFinding]:
     return sorted(findings, key=lambda f: (f.severity != ERROR, f.rule))
 
 
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
 def _rows_text(rows) -> str:
     shown = ", ".join(str(r) for r in list(rows)[:ROWS_SHOWN])
     return shown + (" ..." if len(rows) > ROWS_SHOWN else "")
@@ -682,7 +700,7 @@ def _path_findings(tables: dict, frames: dict, loader: str, images_dir: str, ima
                    "numbers" if digits else " — empty cells, and pandas' NA words (NA, null, None, nan), are read as NaN")
             found.append(_finding(
                 severity, "path_not_text",
-                f"{len(bad)} rows where the {name} loader's os.path.join gets a non-text value (TypeError), "
+                f"{_rows(len(bad))} where the {name} loader's os.path.join gets a non-text value (TypeError), "
                 f"e.g. data row {bad[0]}: {kinds}{why}; rows {_rows_text(bad)}",
                 "fill every input_path / golden_path / object_name; for Deploy give object names a non-digit "
                 "character (e.g. C007)" if name == "deploy" else "fill every input_path / golden_path / object_name",
@@ -692,7 +710,7 @@ def _path_findings(tables: dict, frames: dict, loader: str, images_dir: str, ima
     if escaping:
         found.append(_finding(
             ERROR, "path_escapes_images_dir",
-            f"{len(escaping)} rows whose image path leaves images_dir {images_dir} (absolute or '..' input_path / "
+            f"{_rows(len(escaping))} whose image path leaves images_dir {images_dir} (absolute or '..' input_path / "
             f"golden_path / object_name; os.path.join drops images_dir for an absolute part): the container mounts "
             f"only the workspace, so these files are not there at run time; rows {_rows_text(escaping)}",
             "make input_path and golden_path relative to images_dir, without '..'", "policy",
@@ -705,7 +723,7 @@ def _path_findings(tables: dict, frames: dict, loader: str, images_dir: str, ima
         hint = _missing_hint(frames[loader], missing, image_ext, listings)
         found.append(_finding(
             ERROR, "image_missing",
-            f"{len(rows)} rows reference missing images ({len(files)} files: input "
+            f"{_rows(len(rows))} reference missing images ({len(files)} files: input "
             f"{int((files['kind'] == 'input').sum())}, golden {int((files['kind'] == 'golden').sum())}); "
             f"first: {files.iloc[0]['path']}{hint}; rows {_rows_text(rows)}",
             "re-extract the tarball, check images_dir, --lightings / --image-ext, and the CSV values (used as written)",
