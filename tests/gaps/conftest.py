@@ -203,7 +203,7 @@ def fake_docker(tmp_path) -> FakeDocker:
     return FakeDocker(bin_dir, log_path, env)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def gap_cases():
     """The writers above, for tests that build their own experiments."""
     from types import SimpleNamespace

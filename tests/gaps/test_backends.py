@@ -128,7 +128,7 @@ def test_docker_engine_runs_the_container_then_completes_artifacts(docker_env, e
     assert outcome.exit_code == 0 and outcome.engine == "docker"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         ["kpi_gaps.parquet", "weak_samples_breakdown.txt", "threshold.txt", "metrics.json", "run_record.json",
-         "vcn_aoi_spec.yaml"])
+         "vcn_aoi_spec.yaml", "gap_complete.json"])
     assert outcome.result.written == ["metrics.json"]  # the container wrote the rest
     runs = docker_env.runs()
     assert runs[0] == outcome.command[1:]
@@ -167,8 +167,8 @@ def test_unreachable_in_docker_exits_4_with_the_explanation_only(docker_env, tmp
     exp = gap_cases.write_experiment(tmp_path / "e", [("d", "o1", "PASS", 0.1), ("d", "o2", "PASS", 0.3)])
     outcome = backends.run_gap_analysis(_config(exp), engine="docker")
     assert outcome.exit_code == backends.EXIT_UNREACHABLE == 4 and outcome.unreachable
-    assert sorted(p.name for p in exp.results_dir.iterdir()) == ["run_record.json", "unreachable_kpi.txt",
-                                                                 "vcn_aoi_spec.yaml"]
+    assert sorted(p.name for p in exp.results_dir.iterdir()) == ["gap_complete.json", "run_record.json",
+                                                                 "unreachable_kpi.txt", "vcn_aoi_spec.yaml"]
 
 
 def test_container_failure_is_an_environment_error_without_metrics(docker_env, experiment, monkeypatch):
@@ -200,7 +200,8 @@ def test_local_engine_records_engine_and_reason(experiment):
 def test_run_record_merges_into_one_started_by_gaps_run(experiment):
     experiment.results_dir.mkdir(parents=True)
     (experiment.results_dir / "run_record.json").write_text(json.dumps({"skill": "tao-analyze-gaps"}))
-    backends.run_gap_analysis(_config(experiment), engine="local")
+    # a caller that holds the folder's claim itself (as `gaps run` does) may have started the record
+    backends.run_gap_analysis(_config(experiment), engine="local", claim=False)
     record = json.loads((experiment.results_dir / "run_record.json").read_text())
     assert record["skill"] == "tao-analyze-gaps" and record["engine"] == "local"
 

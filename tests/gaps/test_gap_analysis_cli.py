@@ -50,7 +50,7 @@ def test_unreachable_exits_4_with_explanation(tmp_path, gap_cases):
     result = run_cli(*CMD, "--engine", "local", *exp.keys())
     assert result.code == 4
     assert "KPI UNREACHABLE" in result.stdout and "best_achievable_recall" in result.stdout
-    assert _files(exp.results_dir) == ["run_record.json", "unreachable_kpi.txt"]
+    assert _files(exp.results_dir) == ["gap_complete.json", "run_record.json", "unreachable_kpi.txt"]
 
 
 def test_deploy_csv_is_accepted_and_said(tmp_path, gap_cases):

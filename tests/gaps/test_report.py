@@ -10,6 +10,7 @@ import pytest
 
 from support import assert_one_line_error, fill_example_verdicts, gap_example_run, run_cli
 from tao_skill_bank.gaps.contract import ABRIDGED_SECTIONS, SECTIONS
+from tao_skill_bank.gaps.lifecycle import mark_complete
 from tao_skill_bank.gaps.report import experiment_name_for, word_count
 
 
@@ -135,6 +136,7 @@ def test_abridged_report_when_unreachable(tmp_path):
     note = "KPI unreachable: no decision threshold reaches NO_PASS recall >= 1.0.\nbest_achievable_recall: 0.0\n"
     (out / "unreachable_kpi.txt").write_text(note)
     (out / "vcn_aoi_spec.yaml").write_text("min_recall: 1.0\ntop_k_per_label: 50\n")
+    mark_complete(out, "local")
     result = run_cli("gaps", "report", out, "--json")
     assert result.code == 0, result.stderr
     assert result.json()["variant"] == "abridged"

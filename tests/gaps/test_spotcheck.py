@@ -11,6 +11,7 @@ from PIL import Image
 from support import assert_one_line_error, gap_example_run, run_cli
 from tao_skill_bank.errors import UserError
 from tao_skill_bank.gaps.contract import VERDICTS as ALLOWED_VERDICTS
+from tao_skill_bank.gaps.lifecycle import mark_complete
 from tao_skill_bank.gaps.spotcheck import has_verdicts, run_spotcheck, sample_key, select_spotcheck
 
 L = ["Low", "Solder"]
@@ -127,6 +128,7 @@ def test_has_verdicts_counts_a_verdict_or_a_note():
 
 def test_refused_on_an_unreachable_run(tmp_path):
     (tmp_path / "unreachable_kpi.txt").write_text("KPI unreachable\n")
+    mark_complete(tmp_path, "local")
     with pytest.raises(UserError, match="skip the spot check"):
         run_spotcheck(tmp_path)
     result = run_cli("gaps", "spotcheck", tmp_path)

@@ -1,4 +1,4 @@
-"""gaps/summary.py: the sanity print on full runs, bare container outputs and unreachable runs."""
+"""gaps/summary.py (and gaps complete): the sanity print on full runs, container outputs and unreachable runs."""
 
 import json
 import shutil
@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from support import assert_one_line_error, gap_example_run, run_cli
+from tao_skill_bank.gaps.lifecycle import mark_complete
 from tao_skill_bank.gaps.summary import label_counts, parse_breakdown
 
 
@@ -38,36 +39,64 @@ def test_text_ends_with_results_dir(finished):
     assert any(l.startswith("precision=") for l in lines) and "rows per label:" in lines
 
 
-def test_bare_container_output_without_metrics(finished, tmp_path):
+def _container_output(out, folder, names=("kpi_gaps.parquet", "threshold.txt", "weak_samples_breakdown.txt")):
+    """What the data-services container itself leaves in results_dir (no metrics, no marker)."""
+    folder.mkdir()
+    for name in names:
+        shutil.copy(out / name, folder / name)
+    return folder
+
+
+def test_bare_container_output_is_refused_until_completed(finished, tmp_path):
     _, out = finished
-    bare = tmp_path / "bare"
-    bare.mkdir()
-    for name in ("kpi_gaps.parquet", "threshold.txt", "weak_samples_breakdown.txt"):
-        shutil.copy(out / name, bare / name)
-    result = run_cli("gaps", "summary", bare, "--json")
-    assert result.code == 0, result.stderr
-    facts = result.json()
-    assert facts["metrics_json"] is False and facts["precision"] is None
-    assert facts["threshold"] == float((out / "threshold.txt").read_text())
-    expected = parse_breakdown((out / "weak_samples_breakdown.txt").read_text())
-    assert facts["top_k_per_label"] == expected["top_k_per_label"] == 50
-    assert facts["n_samples"] == 300 and facts["parquet"]["rows"] == len(pd.read_parquet(out / "kpi_gaps.parquet"))
-    assert any("metrics.json missing" in n for n in facts["notes"])
-    text = run_cli("gaps", "summary", bare).stdout
-    assert "precision=n/a" in text and "note: metrics.json missing" in text
+    bare = _container_output(out, tmp_path / "bare")
+    for step in ("summary", "spotcheck", "report"):
+        assert_one_line_error(run_cli("gaps", step, bare), str(bare), "incomplete results folder", "gap_complete.json",
+                              f"tao-skills gaps complete {bare}")
+    done = run_cli("gaps", "complete", bare, "-e", out / "vcn_aoi_spec.yaml", "--json")
+    assert done.code == 0, done.stderr
+    assert sorted(done.json()["written"]) == ["metrics.json"]  # the container's own files are kept
+    facts = run_cli("gaps", "summary", bare, "--json").json()
+    full = run_cli("gaps", "summary", out, "--json").json()
+    assert facts["metrics_json"] is True and facts["engine"] == "docker"
+    for key in ("threshold", "precision", "recall", "f1", "confusion", "n_samples", "parquet"):
+        assert facts[key] == full[key], key
+    record = json.loads((bare / "run_record.json").read_text())
+    assert record["engine"] == "docker" and "gaps complete" in record["engine_reason"]
+    assert_one_line_error(run_cli("gaps", "complete", bare, "-e", out / "vcn_aoi_spec.yaml"), "already complete")
 
 
 def test_pinned_container_output_without_threshold_txt(finished, tmp_path):
     _, out = finished
-    bare = tmp_path / "pinned"
-    bare.mkdir()
-    shutil.copy(out / "kpi_gaps.parquet", bare / "kpi_gaps.parquet")
+    bare = _container_output(out, tmp_path / "pinned", ("kpi_gaps.parquet", "weak_samples_breakdown.txt"))
+    done = run_cli("gaps", "complete", "-e", out / "vcn_aoi_spec.yaml", bare, "threshold=0.5")
+    assert done.code == 0, done.stderr
+    assert (bare / "threshold.txt").read_text() == "0.5"
     facts = run_cli("gaps", "summary", bare, "--json").json()
-    assert facts["threshold"] is None and any("threshold.txt missing" in n for n in facts["notes"])
+    assert facts["threshold"] == 0.5 and facts["threshold_source"] == "pinned"
+
+
+def test_complete_refuses_a_container_output_cut_short(finished, tmp_path):
+    _, out = finished
+    spec = out / "vcn_aoi_spec.yaml"
+    cut = _container_output(out, tmp_path / "cut")
+    data = (cut / "kpi_gaps.parquet").read_bytes()
+    (cut / "kpi_gaps.parquet").write_bytes(data[: len(data) // 2])
+    assert_one_line_error(run_cli("gaps", "complete", cut, "-e", spec), "kpi_gaps.parquet", "unreadable parquet",
+                          f"delete {cut}")
+    fewer = _container_output(out, tmp_path / "fewer")
+    pd.read_parquet(out / "kpi_gaps.parquet").head(10).to_parquet(fewer / "kpi_gaps.parquet", index=False)
+    assert_one_line_error(run_cli("gaps", "complete", fewer, "-e", spec), "10 rows, but these inputs give")
+    missing = _container_output(out, tmp_path / "missing", ("threshold.txt",))
+    assert_one_line_error(run_cli("gaps", "complete", missing, "-e", spec), "kpi_gaps.parquet")
+    for folder in (cut, fewer, missing):
+        assert not (folder / "gap_complete.json").exists() and not (folder / "metrics.json").exists()
+        assert_one_line_error(run_cli("gaps", "summary", folder), "incomplete results folder")
 
 
 def test_unreachable_folder(tmp_path):
     (tmp_path / "unreachable_kpi.txt").write_text("KPI unreachable: no decision threshold reaches it.\nbest_achievable_recall: 0.5\n")
+    mark_complete(tmp_path, "local")
     result = run_cli("gaps", "summary", tmp_path)
     assert result.code == 0, result.stderr
     assert "KPI UNREACHABLE" in result.stdout and "best_achievable_recall: 0.5" in result.stdout
@@ -81,6 +110,7 @@ def test_not_a_results_folder(tmp_path):
 
 def test_damaged_parquet_is_a_one_line_error(tmp_path):
     (tmp_path / "kpi_gaps.parquet").write_bytes(b"not parquet")
+    mark_complete(tmp_path, "local")
     assert_one_line_error(run_cli("gaps", "summary", tmp_path), "kpi_gaps.parquet", "unreadable parquet")
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tao_skill_bank.gaps.lifecycle import mark_complete
+
 TIMESTAMP = "2025-03-04_050607"
 THRESHOLD = 0.4321987
 LABEL_COUNTS = {"PASS": 14, "NO_PASS": 5, "SOLDER_BRIDGE": 3}
@@ -86,6 +88,7 @@ def build_results_dir(root: Path, images: int = 10, with_report: bool = True) ->
     (out / "rca_images").mkdir()
     for i in range(images):
         Image.new("RGB", (128, 128), (i * 20 % 255, 80, 160)).save(out / "rca_images" / f"sample_{i:02d}.png")
+    mark_complete(out, "local")  # a finished run's last write
     if with_report:
         (out / "RCA_Report.md").write_text(report_text(), encoding="utf-8")
     return out

@@ -1,4 +1,3 @@
-import json
 
 from rca_results_builder import SECRETS, report_text
 from support import assert_one_line_error, run_cli
@@ -33,8 +32,10 @@ def test_bad_input_is_one_line(tmp_path):
     (out / "vcn_aoi_spec.yaml").write_text("min_recall: 1.0\n")  # a run that has only just started
     assert_one_line_error(run_cli("gaps", "package", out, "--transcript", tmp_path / "missing.jsonl"),
                           "--transcript", "transcript not found")
-    result = run_cli("gaps", "package", out, "--json")
-    assert result.code == 0 and json.loads(result.stdout)["files"] >= 1  # a near-empty run still packages
+    # a run that has not finished (failed, killed, disk full) is never packaged as if it had
+    assert_one_line_error(run_cli("gaps", "package", out), str(out), "incomplete results folder", f"delete {out}")
+    assert_one_line_error(run_cli("gaps", "check", out), str(out), "incomplete results folder")
+    assert not (out / "rca_config").exists()
 
 
 def test_package_refuses_a_folder_that_is_not_a_results_folder(tmp_path):

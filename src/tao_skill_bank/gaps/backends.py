@@ -9,6 +9,7 @@ starts. The engine used, and why, goes to run_record.json and metrics.json.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
 import json
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
 from tao_skill_bank.fsutil import sha256_file
-from tao_skill_bank.gaps import ENGINES
+from tao_skill_bank.gaps import ENGINES, lifecycle
 from tao_skill_bank.gaps.config import GapConfig
 from tao_skill_bank.gaps.contract import BRIDGE_DIR, RUN_RECORD, SPEC
 from tao_skill_bank.gaps.inputs import SCORE_COLUMNS, inference_csv_path
@@ -79,7 +80,11 @@ def choose_engine(requested: str = "auto", image: str | None = None) -> tuple[st
 
 
 def run_gap_analysis(config: GapConfig, *, engine: str = "auto", workspace: Path | None = None,
-                     dry_run: bool = False, bank: Path | None = None) -> EngineOutcome:
+                     dry_run: bool = False, bank: Path | None = None, claim: bool = True,
+                     complete: bool = True) -> EngineOutcome:
+    """Run the chosen engine into config.results_dir. `claim`: take the folder atomically first
+    (`gaps run` has taken it already); `complete`: write gap_complete.json last (`gaps run` does
+    that itself after the plot)."""
     deploy_column = deploy_score_column(config)
     image = _image(IMAGE_KEY, bank, required=engine == "docker")
     chosen, why = choose_engine(engine, image)
@@ -88,9 +93,17 @@ def run_gap_analysis(config: GapConfig, *, engine: str = "auto", workspace: Path
                 f"{BRIDGE_DIR}/ whose header says siamese_score (the container knows no other name)")
     log.info("engine: %s (%s)", chosen, why)
     results_dir = Path(config.results_dir)
-    if chosen == "local":
-        return _run_local(config, why, results_dir, dry_run)
-    return _run_docker(config, why, results_dir, image, workspace, dry_run, bank, deploy_column)
+    if dry_run:
+        return (_run_local(config, why, results_dir, True) if chosen == "local" else
+                _run_docker(config, why, results_dir, image, workspace, True, bank, deploy_column))
+    with lifecycle.claimed(results_dir) if claim else contextlib.nullcontext():
+        if chosen == "local":
+            outcome = _run_local(config, why, results_dir, False)
+        else:
+            outcome = _run_docker(config, why, results_dir, image, workspace, False, bank, deploy_column)
+        if complete:
+            lifecycle.mark_complete(outcome.results_dir, outcome.engine)
+    return outcome
 
 
 def deploy_score_column(config: GapConfig) -> str | None:
@@ -147,7 +160,7 @@ def _run_local(config: GapConfig, why: str, results_dir: Path, dry_run: bool) ->
         artifacts.refuse_existing_results(results_dir)
         analysis = artifacts.compute(config, "local")
         return EngineOutcome("local", why, 0, results_dir, None, analysis.unreachable, dry_run=True)
-    with _RunRecorder(config) as recorder:
+    with RunRecorder(config) as recorder:
         result = artifacts.analyze(config, "local")
     outcome = EngineOutcome("local", why, EXIT_UNREACHABLE if result.unreachable else 0, results_dir, None,
                             result.unreachable, result=result)
@@ -240,7 +253,7 @@ def _run_docker(config: GapConfig, why: str, results_dir: Path, image: str | Non
     if deploy_column:
         bridge_deploy_csv(inference_csv_path(config.inference_results_dir),
                           inference_csv_path(container_view.inference_results_dir), deploy_column)
-    with _RunRecorder(config, image=image, command=command) as recorder:
+    with RunRecorder(config, image=image, command=command) as recorder:
         log.info("running: %s", shlex.join(command))
         code = container.run(command)
         _restore_ownership(workspace, results_dir, bank)
@@ -280,7 +293,7 @@ def tool_versions() -> dict[str, str]:
 
 
 @dataclass
-class _RunRecorder:
+class RunRecorder:
     """Times the run and hashes inference.csv on a worker thread while the engine runs
     (hashlib releases the GIL), then merges the record into results_dir/run_record.json."""
 
@@ -291,7 +304,7 @@ class _RunRecorder:
     _pool: ThreadPoolExecutor | None = None
     _digest: object = None
 
-    def __enter__(self) -> "_RunRecorder":
+    def __enter__(self) -> "RunRecorder":
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._digest = self._pool.submit(sha256_file, inference_csv_path(self.config.inference_results_dir))
         return self

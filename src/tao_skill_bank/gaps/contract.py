@@ -27,6 +27,8 @@ DRAFT_REPORT = "RCA_Report.draft.md"            # rendered by `gaps report`
 REPORT = "RCA_Report.md"                        # the agent's final report (triggers the hook)
 PACKAGE_DIR = "rca_config"                      # written by the packaging hook
 BRIDGE_DIR = "container_input"                  # a TAO Deploy CSV, header renamed, for the container
+COMPLETE = "gap_complete.json"                  # written last: the run finished (see below)
+CLAIM = ".gap_claim"                            # held by the run writing the folder
 
 # What the engine (local or container + artifact completion) writes: a folder holding none of
 # these is not a gap-analysis results folder.
@@ -53,6 +55,51 @@ def holds_run_files(folder: Path) -> bool:
         return holds_results(folder) or any((folder / name).is_file() for name in (SPEC, RUN_RECORD))
     except OSError:
         return False
+
+
+# A finished run writes COMPLETE last, listing the files (and sizes) it wrote; every consumer
+# (summary, spotcheck, report, package, check, the hooks) refuses a folder without it, so a run
+# that failed, was killed or hit a full disk never looks finished.
+COMPLETE_SCHEMA_VERSION = 1
+COMPLETED_FILES = (*ENGINE_ARTIFACTS, SPEC, RUN_RECORD, SCORE_PLOT)
+MAX_COMPLETE_BYTES = 64 * 1024
+
+
+def completion_record(folder: Path, engine: str, completed_at: str) -> dict:
+    """The content of COMPLETE for `folder` as it is now (pure but for reading file sizes)."""
+    files = {}
+    for name in COMPLETED_FILES:
+        path = folder / name
+        if path.is_file():
+            files[name] = path.stat().st_size
+    return {"schema_version": COMPLETE_SCHEMA_VERSION, "engine": engine, "completed_at": completed_at,
+            "files": files}
+
+
+def completion_problem(folder: Path) -> str | None:
+    """None when `folder` holds a finished run, else why not (one clause, names no fix)."""
+    import json
+
+    path = folder / COMPLETE
+    try:
+        if not path.is_file():
+            return (f"no {COMPLETE}: the run that wrote it failed, was killed or ran out of disk "
+                    "before it finished (or a container was run by hand)")
+        if path.stat().st_size > MAX_COMPLETE_BYTES:
+            return f"{COMPLETE} is larger than {MAX_COMPLETE_BYTES} bytes"
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"{COMPLETE} is unreadable"
+    files = record.get("files") if isinstance(record, dict) else None
+    if not isinstance(files, dict) or not any(name in files for name in ENGINE_ARTIFACTS):
+        return f"{COMPLETE} lists no result file"
+    return None
+
+
+def incomplete_fix(folder: Path) -> str:
+    """What to do about a folder without COMPLETE (one wording for every consumer)."""
+    return (f"delete {folder} and rerun `tao-skills gaps run` (it makes a new folder); for a container "
+            f"run by hand, finish it with `tao-skills gaps complete {folder}`")
 
 
 # What a report needs in the folder, for the full and the abridged (KPI unreachable) variant.

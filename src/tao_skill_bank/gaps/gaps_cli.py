@@ -15,6 +15,7 @@ GAPS_SUBCOMMAND_MODULES: list[str] = [
     "tao_skill_bank.gaps.spotcheck_cli",    # gaps spotcheck
     "tao_skill_bank.gaps.report_cli",       # gaps report
     "tao_skill_bank.gaps.example_cli",      # gaps example
+    "tao_skill_bank.gaps.complete_cli",     # gaps complete (a container run by hand)
     "tao_skill_bank.rca_hooks.rca_cli",  # gaps package | check (stdlib only)
 ]
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
-from tao_skill_bank.gaps.contract import (BREAKDOWN, ENGINE_ARTIFACTS, METRICS, PARQUET, PARQUET_COLUMNS, RUN_RECORD,
-                                          SPEC, THRESHOLD, UNREACHABLE, holds_results)
+from tao_skill_bank.gaps.contract import (BREAKDOWN, CLAIM, ENGINE_ARTIFACTS, METRICS, PARQUET, PARQUET_COLUMNS,
+                                          RUN_RECORD, SPEC, THRESHOLD, UNREACHABLE, completion_problem,
+                                          holds_results, holds_run_files, incomplete_fix)
 
 
 @dataclass
@@ -66,7 +67,11 @@ def read_results(out: str | Path) -> ResultsFolder:
         raise UserError("results folder not found", file=str(path),
                         fix="pass the folder printed as `results_dir:` by `tao-skills gaps run`",
                         exit_code=EXIT_ENVIRONMENT)
-    if not holds_results(path):
+    problem = completion_problem(path)
+    if problem and (holds_run_files(path) or (path / CLAIM).exists()):
+        raise UserError(f"incomplete results folder: {problem}", file=str(path),
+                        fix=incomplete_fix(path))
+    if problem or not holds_results(path):
         raise UserError(f"not a gap analysis results folder (none of {', '.join(ENGINE_ARTIFACTS)})",
                         file=str(path), fix="pass <exp>/rca_results/<timestamp>/ of a finished run, "
                                             "or run `tao-skills gaps run` first")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
+from tao_skill_bank.gaps import lifecycle
 from tao_skill_bank.gaps.contract import SCORE_PLOT, SPEC, THRESHOLD, holds_results
 
 log = logging.getLogger(__name__)
@@ -291,15 +292,18 @@ def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -
 
     results_dir = custom_results_dir(Path(req.out)) if req.out else \
         new_results_dir(exp_dir / "rca_results", now or datetime.now())
+    held = lifecycle.claim(results_dir, allowed=(), field="--out" if req.out else "results_dir")
     config.results_dir = str(results_dir)
-    write_spec(config, results_dir / SPEC)
     try:
+        write_spec(config, results_dir / SPEC)
         outcome = run_gap_analysis(config, engine=req.engine, workspace=_workspace(req), dry_run=False,
-                                   bank=Path(bank) if bank else None)
-    except UserError:
+                                   bank=Path(bank) if bank else None, claim=False, complete=False)
+        plot = _draw_plot(frame, results_dir, score_column)
+    except BaseException:
+        lifecycle.release(held)
         _drop_if_only_spec(results_dir)
         raise
-    plot = _draw_plot(frame, results_dir, score_column)
+    lifecycle.mark_complete(results_dir, outcome.engine)  # last: only now may anything read the folder
     from tao_skill_bank.gaps.summary import load_summary
 
     facts = load_summary(results_dir) if holds_results(results_dir) else \

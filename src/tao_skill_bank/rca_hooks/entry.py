@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tao_skill_bank.gaps import contract
 from tao_skill_bank.rca_hooks import channel, payload as payload_mod, runcheck
 
 # The packaging and report-check modules (and their redaction regexes) are imported by the report
@@ -59,6 +60,10 @@ def report_hook(raw: bytes, env: dict | None = None, hook_bank_root: Path | None
     if not out.is_dir():
         return channel.problems(f"RCA hook: results folder {out} not found; nothing packaged — fix: write "
                                 f"RCA_Report.md inside the rca_results/<timestamp> folder of the run", event=event)
+    incomplete = contract.completion_problem(out)
+    if incomplete:  # never package or bless a run that did not finish
+        return channel.problems(f"RCA hook: results folder {out} is incomplete ({incomplete}); nothing packaged "
+                                f"— fix: {contract.incomplete_fix(out)}, then write RCA_Report.md there", event=event)
     check = check_results_dir(out, project)
     try:
         manifest = build_package(package_request(out, project, transcript, env, hook_bank_root))

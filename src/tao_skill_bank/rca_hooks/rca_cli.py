@@ -42,22 +42,32 @@ def _results_dir(value: str) -> Path:
     return path.resolve()
 
 
+def _refuse_incomplete(out: Path) -> None:
+    from tao_skill_bank.gaps import contract
+
+    problem = contract.completion_problem(out)
+    if problem:
+        raise UserError(f"incomplete results folder: {problem}", file=str(out), field="OUT",
+                        fix=contract.incomplete_fix(out))
+
+
 def _package(args) -> int:
     from tao_skill_bank.rca_hooks.entry import find_project_dir, package_request
     from tao_skill_bank.rca_hooks.package import PackagingError, build_package
 
-    from tao_skill_bank.gaps.contract import ENGINE_ARTIFACTS, PACKAGE_DIR, RUN_RECORD, SPEC
+    from tao_skill_bank.gaps.contract import CLAIM, ENGINE_ARTIFACTS, PACKAGE_DIR, RUN_RECORD, SPEC
     from tao_skill_bank.rca_hooks.package import MANIFEST
     from tao_skill_bank.rca_hooks.payload import looks_like_results_dir
 
     out = _results_dir(args.out)
-    if not looks_like_results_dir(out):  # never drop rca_config/ into an unrelated folder
+    if not looks_like_results_dir(out) and not (out / CLAIM).exists():  # never package an unrelated folder
         raise UserError(f"not a gap analysis results folder (none of {', '.join((*ENGINE_ARTIFACTS, RUN_RECORD, SPEC))})",
                         file=str(out), field="OUT", fix="pass the folder printed as `results_dir:` by `tao-skills gaps run`")
     transcript = Path(args.transcript).expanduser().resolve() if args.transcript else None
     if transcript is not None and not transcript.is_file():
         raise UserError("transcript not found", file=str(transcript), field="--transcript",
                         fix="pass the session's .jsonl transcript or leave --transcript out", exit_code=EXIT_ENVIRONMENT)
+    _refuse_incomplete(out)
     bank_root = Path(__file__).resolve().parents[3]  # checkout root when run from src/
     request = package_request(out, find_project_dir(Path.cwd(), dict(os.environ)), transcript, dict(os.environ),
                               bank_root if (bank_root / "hooks").is_dir() else None,
@@ -84,6 +94,7 @@ def _check(args) -> int:
     from tao_skill_bank.rca_hooks.reportcheck import check_results_dir, finding, render_text
 
     out = _results_dir(args.out)
+    _refuse_incomplete(out)
     result = check_results_dir(out, find_project_dir(Path.cwd(), dict(os.environ)))
     status = package_status(out)
     if not status["current"]:

@@ -296,6 +296,11 @@ def check_results_dir(out: Path, project_dir: Path | None = None) -> ReportCheck
         check.findings.append(finding("report", f"{out / REPORT_NAME} not found or unreadable",
                                       "write RCA_Report.md into the results folder"))
         return check
+    incomplete = contract.completion_problem(out)
+    if incomplete:  # a failed or killed run: nothing in it can be trusted
+        check.findings.append(finding("results", f"incomplete results folder: {incomplete}",
+                                      contract.incomplete_fix(out)))
+        return check
     check.abridged = (out / contract.UNREACHABLE).is_file()
     check.words = count_words(text)
     check.findings += check_sections(text, ABRIDGED_SECTIONS if check.abridged else FULL_SECTIONS)
