@@ -196,7 +196,7 @@ def test_two_runs_into_one_results_dir_exactly_one_wins(big_experiment, tmp_path
     codes = sorted(code for code, _, _ in results)
     assert codes[0] == 0 and codes[1] != 0, results
     _, _, loser_stderr = next(r for r in results if r[0] != 0)
-    lines = [line for line in loser_stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and str(out) in lines[0], loser_stderr
+    lines = [line for line in loser_stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and str(out) in lines[0] and "Traceback" not in loser_stderr, loser_stderr
     assert "claimed by another gap-analysis run" in lines[0] or "refusing to overwrite" in lines[0]
     assert _assert_not_accepted_or_complete(out) == "complete"
