@@ -15,7 +15,7 @@ ON_THE_INDEX = {
     "pyyaml", "jsonschema", "pandas", "pyarrow", "pillow", "jinja2",      # runtime dependencies
     "pytest", "skills-ref", "skillsaw",                                   # the test extra
     "nvidia-tao-core", "nvidia-tao-ds", "nvidia-tao-deploy", "nvidia-tao-automl", "nvidia-tao-sdk",
-    "pip", "hatchling",
+    "pip", "hatchling", "numpy", "omegaconf", "detect-secrets",
 }
 PIP_INSTALL_RE = re.compile(r"\bpip3?\s+install[ \t]+([^`\n|;&)\"#]*)")
 OPTIONS_WITH_VALUE = {"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "--python",
@@ -49,6 +49,7 @@ def package_names(text: str) -> list[str]:
                 continue
             token = token.strip("'\".,:")
             if not token or token.startswith((".", "/", "~", "<", "$", "{", "*")) or "/" in token \
+                    or any(c in token for c in "{}()") \
                     or token.isupper() or token in ("install", "it", "them"):
                 continue  # a path, a placeholder (BANK, <path>), a variable or prose
             name = SPECIFIER_RE.sub("", token).lower().replace("_", "-")
