@@ -218,3 +218,11 @@ def test_the_package_next_to_the_hooks_wins_over_another_importable_copy(results
                                env={"PYTHONPATH": str(tmp_path / "stale")})
     assert code == 0 and "stale" not in output
     assert "checks passed" in output["hookSpecificOutput"]["additionalContext"]
+
+
+def test_a_report_in_an_unfinished_run_is_blocked_and_nothing_is_packaged(results_dir, project):
+    (results_dir / "gap_complete.json").unlink()  # the run was killed or ran out of disk
+    code, output, _ = run_hook(REPORT_HOOK, write_payload(results_dir, project))
+    assert code == 0 and output["decision"] == "block"
+    assert "incomplete" in output["reason"] and f"delete {results_dir}" in output["reason"]
+    assert not (results_dir / "rca_config").exists()
