@@ -41,17 +41,17 @@ TEMPLATE_SOURCE_RE = re.compile(r"from the (nvidia-tao-(?:core|deploy)) ([0-9][0
 
 
 def load_versions(bank_root: Path) -> dict:
-    import yaml
+    from tao_skill_bank.safe_input import load_yaml_file
 
     path = bank_root / VERSIONS_FILE
     if not path.is_file():
         raise UserError("versions.yaml not found", file=str(path),
                         fix="pass --bank PATH pointing at the skill bank root", exit_code=EXIT_ENVIRONMENT)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UserError(f"not valid YAML ({str(exc).splitlines()[0]})", file=str(path),
-                        fix="repair the YAML syntax", exit_code=EXIT_ENVIRONMENT)
+        data = load_yaml_file(path, what="versions.yaml")
+    except UserError as err:
+        err.exit_code = EXIT_ENVIRONMENT
+        raise
     if not isinstance(data, dict):
         raise UserError("top level must be a mapping", file=str(path), fix="start with `images:`",
                         exit_code=EXIT_ENVIRONMENT)

@@ -7,7 +7,6 @@ and checks that the train schema and template exist and parse.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -141,7 +140,7 @@ def decide_route(*, skill: str, action: str, skill_dir: str, automl_enabled: boo
 
 def unusable_files(skill_dir: Path, relative_paths: list[str]) -> list[str]:
     """Relative paths (with the reason when present but broken) AutoML cannot use."""
-    import yaml
+    from tao_skill_bank import safe_input
 
     problems = []
     for rel in relative_paths:
@@ -150,11 +149,10 @@ def unusable_files(skill_dir: Path, relative_paths: list[str]) -> list[str]:
             problems.append(rel)
             continue
         try:
-            text = path.read_text(encoding="utf-8")
             # TAO schemas spell unbounded maxima as Infinity, which Python's json accepts.
-            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
-            problems.append(f"{rel} (does not parse: {str(exc).splitlines()[0]})")
+            data = safe_input.load_json_file(path) if path.suffix == ".json" else safe_input.load_yaml_file(path)
+        except UserError as err:
+            problems.append(f"{rel} (does not parse: {err.message})")
             continue
         if not isinstance(data, dict):
             problems.append(f"{rel} (not a mapping)")

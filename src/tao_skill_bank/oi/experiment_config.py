@@ -49,10 +49,12 @@ def _read(path: str, _mtime: int) -> dict:
     if not Path(path).is_file():
         raise UserError("the container's config tree is missing", file=path,
                         fix="run `tao-skills schemas regenerate` (maintainers) or reinstall the skill")
+    from tao_skill_bank.safe_input import load_json_file
+
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"not valid JSON ({exc.msg})", file=path, fix="run `tao-skills schemas regenerate`")
+        data = load_json_file(path, what="config tree")
+    except UserError as err:
+        raise UserError(err.message, file=path, fix="run `tao-skills schemas regenerate`") from None
     if not isinstance(data, dict) or not isinstance(data.get("root"), dict):
         raise UserError("no `root` config node", file=path, fix="run `tao-skills schemas regenerate`")
     return data

@@ -135,7 +135,7 @@ def image_key_for(ref: str) -> str | None:
 
 def load_skill_info(skill_dir: str | Path) -> SkillInfo:
     """Parse references/skill_info.yaml; UserError naming the field on any shape problem."""
-    import yaml
+    from tao_skill_bank.safe_input import load_yaml_file
 
     skill_dir = Path(skill_dir)
     path = skill_dir / SKILL_INFO
@@ -143,11 +143,7 @@ def load_skill_info(skill_dir: str | Path) -> SkillInfo:
         raise UserError("references/skill_info.yaml not found", file=str(path),
                         fix="pass --skill with a train or deploy skill (one that packages actions)",
                         exit_code=EXIT_ENVIRONMENT)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UserError(f"not valid YAML ({str(exc).splitlines()[0]})", file=str(path),
-                        fix="repair the YAML syntax")
+    raw = load_yaml_file(path, what="skill_info.yaml")
     if not isinstance(raw, dict):
         raise UserError("top level must be a mapping", file=str(path), fix="start with `skill:`")
     for key in _TOP_REQUIRED:

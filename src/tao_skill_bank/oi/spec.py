@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tao_skill_bank import safe_input
 from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
 from tao_skill_bank.suggest import did_you_mean
 from tao_skill_bank.oi.specdoc import (PLACEHOLDER, URI_PREFIXES, SpecInvalid, SpecIssue, describe_value, get_dotted,
@@ -41,9 +41,9 @@ def _read_schema(path: str, _mtime: int) -> dict:
         raise UserError("schema not found", file=path,
                         fix="run `tao-skills schemas regenerate` (maintainers) or reinstall the skill")
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))   # Python json reads Infinity
-    except json.JSONDecodeError as exc:
-        raise UserError(f"not valid JSON ({exc.msg})", file=path, fix="run `tao-skills schemas regenerate`")
+        return safe_input.load_json_file(path, what="schema")   # Python json reads Infinity
+    except UserError as err:
+        raise UserError(err.message, file=path, fix="run `tao-skills schemas regenerate`") from None
 
 
 def json_schema_for(skill_dir: Path, action: str, mode: str) -> dict:

@@ -1,6 +1,6 @@
 """Spec documents as data: dotted get/set, the ??? placeholder, `--set` values, the issue type.
 
-A leaf module (imports only `errors`): the spec builder, the semantic rules, the platform
+A leaf module (imports only `errors` and the bounded reader `safe_input`): the spec builder, the semantic rules, the platform
 parameters, the dataset check and the template overrides all use it, so none of them has to
 import `oi.spec` (which imports them) — the `oi/` modules form no import circle.
 """
@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tao_skill_bank import safe_input
 from tao_skill_bank.errors import EXIT_ENVIRONMENT, EXIT_FINDINGS, UserError
+from tao_skill_bank.safe_input import load_yaml_text, split_dotted_key
 
 PLACEHOLDER = "???"  # a mandatory value the template leaves for the user (OmegaConf's MISSING)
 URI_PREFIXES = ("s3://", "gs://", "http://", "https://", "az://")
@@ -70,9 +72,7 @@ def get_dotted(spec: dict, dotted: str, default: Any = None) -> Any:
 
 def set_dotted(spec: dict, dotted: str, value: Any) -> None:
     """Set `a.b.c`, creating missing mappings; refuse to descend into a non-mapping."""
-    parts = dotted.split(".")
-    if not all(parts):
-        raise UserError("empty part in a dotted key", field=dotted, fix="write keys like dataset.batch_size")
+    parts = split_dotted_key(dotted)
     node = spec
     for i, part in enumerate(parts[:-1]):
         child = node.setdefault(part, {})
@@ -86,20 +86,22 @@ def set_dotted(spec: dict, dotted: str, value: Any) -> None:
 
 def parse_set_values(items: list[str]) -> dict[str, Any]:
     """`--set key=value` pairs; values are YAML (8 -> int, true -> bool, [0, 1] -> list)."""
-    import yaml
+    from tao_skill_bank.container import refuse_interpolations
 
     overrides: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise UserError(f"--set expects key=value, got '{item}'", field="--set",
+            raise UserError(f"--set expects key=value, got '{item[:80]}'", field="--set",
                             fix="e.g. --set train.num_epochs=30")
+        split_dotted_key(key)
         try:
-            overrides[key] = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
-            raise UserError(f"value of '{key}' is not valid YAML: {text!r}", field="--set",
-                            fix="quote strings with special characters, e.g. --set 'key=\"a: b\"'")
+            overrides[key] = load_yaml_text(text, source="--set", field=key[:80]) if text.strip() else ""
+        except UserError as err:
+            raise UserError(f"value of '{key[:80]}' is refused: {err.message}", field="--set",
+                            fix="quote strings with special characters, e.g. --set 'key=\"a: b\"'") from None
+        refuse_interpolations(overrides[key], file="--set", field_prefix=key)
     return overrides
 
 
@@ -107,15 +109,10 @@ def parse_set_values(items: list[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------- files
 
 def load_yaml_file(path: str | Path, what: str = "spec") -> dict:
-    import yaml
-
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{what} file not found", file=str(path), fix="check the path", exit_code=EXIT_ENVIRONMENT)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UserError(f"not valid YAML ({str(exc).splitlines()[0]})", file=str(path), fix="repair the YAML syntax")
+    data = safe_input.load_yaml_file(path, what=f"{what} file")
     if not isinstance(data, dict):
         raise UserError(f"a {what} must be a YAML mapping", file=str(path), fix="start with top-level keys such as dataset:")
     return data

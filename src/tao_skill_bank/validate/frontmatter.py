@@ -29,17 +29,17 @@ def split_frontmatter(text: str) -> tuple[str | None, str]:
 
 def parse_skill_md(text: str, file: str) -> tuple[dict | None, str, list[Finding]]:
     """Parsed frontmatter mapping (None if unusable), the body, and parse findings."""
-    import yaml
+    from tao_skill_bank.errors import UserError
+    from tao_skill_bank.safe_input import load_yaml_text
 
     raw, body = split_frontmatter(text)
     if raw is None:
         return None, body, [Finding(file, FRONTMATTER, "no YAML frontmatter block at the top",
                                     "start SKILL.md with `---`, name and description, then `---`")]
     try:
-        meta = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0]
-        return None, body, [Finding(file, FRONTMATTER, f"frontmatter is not valid YAML ({first})",
+        meta = load_yaml_text(raw, source=file)
+    except UserError as err:
+        return None, body, [Finding(file, FRONTMATTER, f"frontmatter is refused ({err.message})",
                                     "quote the value or fold it with `>-` (a description holding ': ' must be quoted)")]
     if not isinstance(meta, dict):
         return None, body, [Finding(file, FRONTMATTER, "frontmatter must be a mapping",

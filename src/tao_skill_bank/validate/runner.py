@@ -6,13 +6,13 @@ parse rule alone, and the rules that need its content skip it instead of repeati
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
 from tao_skill_bank.bank import skill_folders
+from tao_skill_bank.errors import UserError
 from tao_skill_bank.findings import WARNING, Finding
 from tao_skill_bank.validate import findings as rules
 from tao_skill_bank.validate.clients import client_findings
@@ -54,15 +54,15 @@ class BankFiles:
 
 
 def _parse(path: Path) -> tuple[Any, str | None]:
-    import yaml
+    from tao_skill_bank import safe_input
 
     try:
-        text = path.read_text(encoding="utf-8")
         if path.suffix == ".json":
-            return json.loads(text), None  # Python's json accepts the Infinity TAO schemas hold
-        documents = list(yaml.safe_load_all(text))
-        return (documents[0] if len(documents) == 1 else documents), None
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+            return safe_input.load_json_file(path), None  # Python's json accepts the Infinity TAO schemas hold
+        return safe_input.load_yaml_file(path), None
+    except UserError as err:
+        return _UNPARSED, err.message[:300]
+    except OSError as exc:
         return _UNPARSED, " ".join(str(exc).split())[:300]
 
 
