@@ -118,3 +118,90 @@ def test_restore_ownership_calls_chown_helper(monkeypatch, tmp_path):
     assert container.restore_ownership("alpine:3.20", tmp_path / "ws", target) == 0
     call = recorded_calls(log)[-1]
     assert call[-4:] == ["chown", "-R", f"{os.getuid()}:{os.getgid()}", "/w/results"]
+
+
+# ---------------------------------------------------------------- paths Docker's -v cannot express
+
+@pytest.mark.parametrize("name", ["a:b", "line\nbreak", "tab\there", "nul\x01x", "del\x7fx"])
+def test_unmountable_workspaces_are_refused(tmp_path, name):
+    ws = tmp_path / name
+    with pytest.raises(UserError) as err:
+        container.require_mountable(ws)
+    assert "\n" not in err.value.one_line() and "-v" in err.value.one_line()
+    with pytest.raises(UserError):
+        container.DockerRun(IMAGE, ["x"], ws).argv()
+    ws.mkdir()
+    with pytest.raises(UserError):
+        container.chown_argv("alpine:3.20", ws, ws, 1, 1)
+
+
+@pytest.mark.parametrize("name", ["a,b", "with space", "caf\u00e9", "it's", "$HOME", "${x}"])
+def test_mountable_workspaces_pass(tmp_path, name):
+    ws = tmp_path / name
+    container.require_mountable(ws)
+    assert f"{ws}:{ws}" in container.DockerRun(IMAGE, ["x"], ws).argv()
+
+
+def test_unescaped_interpolations_are_found_at_any_depth():
+    spec = {"a": "${x}", "b": ["ok", r"\${literal}", r"\\${after_escaped_backslash}"],
+            "c": {"d": "/data/${oc.env:HOME}/x"}, "e": "$ {not}", "f": 3}
+    assert container.unescaped_interpolations(spec) == [
+        ("a", "${x}"), ("b[2]", r"\\${after_escaped_backslash}"), ("c.d", "/data/${oc.env:HOME}/x")]
+    with pytest.raises(UserError, match="interpolation") as err:
+        container.refuse_interpolations({"train": {"results_dir": "${oc.env:HOME}"}}, file="spec.yaml")
+    assert "field 'train.results_dir'" in err.value.one_line()
+
+
+HYDRA_DRIVER = '''
+import json, sys, tempfile
+from pathlib import Path
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+cases, n_composed = json.load(open(sys.argv[1])), int(sys.argv[2])
+folder = tempfile.mkdtemp()
+Path(folder, "spec.yaml").write_text("k: placeholder\\n")
+parser = OverridesParser.create()
+out = []
+with initialize_config_dir(config_dir=folder, version_base=None):
+    for index, override in enumerate(cases):
+        try:
+            if index < n_composed:  # the whole path a container run takes (slow: a few per second)
+                value = compose(config_name="spec", overrides=[override]).k
+            else:                   # the same two steps, direct: override grammar, then OmegaConf resolution
+                value = OmegaConf.create({"k": parser.parse_override(override).value()}).k
+            out.append(["ok", value if isinstance(value, str) else repr(value)])
+        except Exception as exc:
+            out.append(["error", type(exc).__name__ + ": " + str(exc)[:200]])
+print(json.dumps(out))
+'''
+
+
+@pytest.mark.oracle
+def test_hydra_string_round_trips_through_the_real_hydra_and_omegaconf(tmp_path):
+    """Every value, escaped by hydra_string, comes back from hydra-core 1.3.2 + OmegaConf 2.3.0
+    (override parser, then interpolation; the hand-picked ones through a full compose) as exactly
+    the same string."""
+    import json
+    import random
+    import subprocess
+
+    from oi.oracle import oi_oracle_python
+
+    rng = random.Random(14)
+    alphabet = list("ab/\\'\"${}:, =\n~*[]()%#!\u00e9@+.-_\t")
+    values = ["/ws/a:b", "${oc.env:HOME}", "/x/${y}", r"\${x}", "a\\", "\\", "'", "it's", r"a\'b", "", "null",
+              "true", "1.5", "inf", "/p@q+r", "//x", "/a b", "$", "${", "}", r"\\${x}", "/ws/data set/img.png",
+              "/ws/${oc.env:AWS_SECRET_ACCESS_KEY}/x", "a,b", "[1,2]", "x=y", "~/x"]
+    values += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(800)]
+    cases = tmp_path / "cases.json"
+    cases.write_text(json.dumps([f"k={container.hydra_string(v)}" for v in values]))
+    driver = tmp_path / "driver.py"
+    driver.write_text(HYDRA_DRIVER)
+    proc = subprocess.run([str(oi_oracle_python()), str(driver), str(cases), "27"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    wrong = [(v, container.hydra_string(v), got) for v, got in zip(values, json.loads(proc.stdout)) if got != ["ok", v]]
+    assert wrong == []
+    assert container.hydra_string("/ws/run 1/${oc.env:HOME}") == r"'/ws/run 1/\${oc.env:HOME}'"
+    assert container.hydra_string("/ws/plain/path.yaml") == "/ws/plain/path.yaml"

@@ -9,6 +9,7 @@ present or pulled), `run` and `restore_ownership`. Tests drive the world part wi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,7 @@ class DockerRun:
 
     def argv(self) -> list[str]:
         ws = str(self.workspace)
+        require_mountable(self.workspace)
         cmd = [self.docker, "run", "--rm"]
         if self.gpus:
             cmd += ["--gpus", "all"]
@@ -44,10 +46,46 @@ class DockerRun:
         return cmd
 
 
+# Docker's `-v SRC:DST[:OPTIONS]` splits on ':' and has no escape for it; a control character
+# (newline, tab, ...) in a mount path splits the logged command line and the container's argv.
+_UNMOUNTABLE = re.compile(r"[:\x00-\x1f\x7f]")
+
+
+def require_mountable(path: Path, field: str = "workspace") -> None:
+    """Refuse a host path Docker's `-v W:W` cannot express (a ':' or a control character in it).
+    (`,` separates `--mount` options but is literal in `-v`, which is all the bank uses.)"""
+    text = str(path)
+    bad = _UNMOUNTABLE.search(text)
+    if bad:
+        shown = "':'" if bad.group() == ":" else f"control character {bad.group()!r}"
+        raise UserError(f"Docker's -v SRC:DST cannot mount a path holding {shown}: {text!r}", field=field,
+                        fix="move or link the files under a folder whose path has no ':' or control "
+                            "characters and pass that as the workspace")
+
+
+# Hydra 1.3 override values: unquoted, these stay plain strings (an absolute path of safe characters).
+_HYDRA_PLAIN_PATH = re.compile(r"/[A-Za-z0-9_./@+:-]*")
+
+
+def hydra_string(value: str) -> str:
+    """`value` written as a Hydra 1.3 override value that Hydra's parser and OmegaConf 2.3 turn
+    back into exactly `value`: `${` is escaped as OmegaConf expects (`\\${`, with the backslashes
+    just before it doubled), so an interpolation such as `${oc.env:...}` in a path is never
+    resolved; anything but a plain absolute path is single-quoted with Hydra's escapes (a quote,
+    and backslashes just before a quote or the closing quote, get a backslash)."""
+    escaped = re.sub(r"(\\*)\$\{", lambda m: m.group(1) * 2 + "\\${", value)
+    if escaped == value and _HYDRA_PLAIN_PATH.fullmatch(value):
+        return value
+    quoted = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", escaped)
+    quoted = re.sub(r"(\\+)\Z", lambda m: m.group(1) * 2, quoted)
+    return f"'{quoted}'"
+
+
 def chown_argv(helper_image: str, workspace: Path, target: Path, uid: int, gid: int,
                docker: str = "docker") -> list[str]:
     """Give files the container wrote as root back to the host user."""
     rel = Path(target).resolve().relative_to(Path(workspace).resolve())
+    require_mountable(Path(workspace).resolve())
     return [docker, "run", "--rm", "-v", f"{Path(workspace).resolve()}:/w", helper_image,
             "chown", "-R", f"{uid}:{gid}", str(Path("/w") / rel)]
 
@@ -78,6 +116,38 @@ def host_path_values(data, prefix: str = "") -> list[tuple[str, str]]:
     elif isinstance(data, str) and "://" not in data and data.startswith(("/", "~", "./", "../")):
         found.append((prefix, data))
     return found
+
+
+# `${` not escaped by an odd run of backslashes: OmegaConf resolves it when the container reads the value.
+_INTERPOLATION = re.compile(r"(?<!\\)(?:\\\\)*\$\{")
+
+
+def unescaped_interpolations(data, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted key, value) of every string in a nested spec holding a Hydra/OmegaConf interpolation
+    (`${...}`) that the container would resolve (`\\${` is a literal and passes)."""
+    found: list[tuple[str, str]] = []
+    stack = [(prefix, data)]
+    while stack:
+        key, node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((f"{key}.{k}" if key else str(k), v) for k, v in reversed(list(node.items())))
+        elif isinstance(node, list):
+            stack.extend((f"{key}[{i}]", v) for i, v in reversed(list(enumerate(node))))
+        elif isinstance(node, str) and _INTERPOLATION.search(node):
+            found.append((key, node))
+    return found
+
+
+def refuse_interpolations(data, file: str | None = None, field_prefix: str = "") -> None:
+    """One-line error for `${...}` in a value TAO's Hydra would resolve inside the container: our
+    schema and workspace checks see the text, the container would see something else
+    (`${oc.env:VAR}` even reads the container's environment)."""
+    found = unescaped_interpolations(data, field_prefix)
+    if found:
+        key, value = found[0]
+        raise UserError(f"{value[:80]!r} holds a Hydra interpolation '${{...}}' the container would resolve "
+                        "(the bank's checks cannot see its value)", file=file, field=key,
+                        fix="write the value itself; for a literal '${' write '\\${'")
 
 
 def as_container_path(value: str, workspace: Path) -> Path:

@@ -222,3 +222,29 @@ def test_cloud_uris_in_the_spec_are_warned_about_before_a_local_run(setup):
 def test_local_paths_give_no_cloud_warning(setup):
     result = container_run(setup, "--dry-run")
     assert "warning:" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["ws:2", "ws\nnext"])
+def test_workspace_docker_cannot_mount_is_refused_before_docker(setup, tmp_path, name):
+    ws = tmp_path / name
+    (ws / "data").mkdir(parents=True)
+    spec = {**setup["spec"], "results_dir": str(ws / "results")}
+    spec_path = ws / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    result = run_cli("--bank", setup["bank"], "container", "run", "--skill", OI_SKILL, "--action", "train",
+                     "-e", spec_path, "--workspace", ws, "--skip-validation", env=setup["env"])
+    assert_one_line_error(result, "--workspace", "-v")
+    assert recorded_calls(setup["calls"]) == [] and not (ws / "results").exists()
+
+
+@pytest.mark.parametrize("value", ["${oc.env:AWS_SECRET_ACCESS_KEY}", "/ws/${results_dir}/x", r"\\${x}"])
+def test_spec_interpolations_never_reach_the_container(setup, value):
+    spec_path = write_spec(setup, train={"num_epochs": 2, "note": value})
+    result = container_run(setup, spec_path=spec_path)
+    assert_one_line_error(result, "train.note", "interpolation", r"\${")
+    assert recorded_calls(setup["calls"]) == []
+
+
+def test_escaped_interpolation_is_a_literal_and_passes(setup):
+    spec_path = write_spec(setup, train={"num_epochs": 2, "note": r"cost \${5}"})
+    assert container_run(setup, "--dry-run", spec_path=spec_path).code == 0

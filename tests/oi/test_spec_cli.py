@@ -92,3 +92,22 @@ def test_build_json_error_carries_the_issues(tmp_path):
     assert result.code == 3
     issues = result.json()["issues"]
     assert [i["path"] for i in issues] == ["export.opset_version"] and issues[0]["expected"] == "integer >= 1"
+
+
+def test_set_values_and_keys_are_bounded_and_never_interpolated(tmp_path):
+    base = ("spec", "build", "--skill", SKILL, "--action", "train", "--train-data", "s3://b/t",
+            "--eval-data", "s3://b/v", "-o", tmp_path / "s.yaml")
+    bomb = "[" + ", ".join(["&a [x, x, x, x, x, x, x, x, x, x]"] + ["*a"] * 20000) + "]"
+    cases = {
+        "alias bomb": ("--set", f"dataset.batch_size={bomb}", "alias"),
+        "100k-deep": ("--set", "dataset.batch_size=" + "[" * 100_000, "nest"),
+        "huge int": ("--set", "train.num_epochs=" + "9" * 5000, "64-bit"),
+        "5000-part key": ("--set", ".".join(["a"] * 5000) + "=1", "5,000 parts"),
+        "tag": ("--set", "train.num_epochs=!!python/object/apply:os.system [id]", "tag"),
+        "interpolation": ("--set", "train.results_dir=${oc.env:HOME}", "interpolation"),
+    }
+    for name, (flag, value, needle) in cases.items():
+        result = run_cli(*base, flag, value)
+        assert_one_line_error(result, needle)
+        assert result.code == 1, (name, result)
+        assert not (tmp_path / "s.yaml").exists(), name

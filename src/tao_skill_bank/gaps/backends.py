@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import platform
-import re
 import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -35,7 +34,6 @@ IMAGE_KEY = "images.tao_toolkit.data_services"
 CHOWN_IMAGE_KEY = "images.helpers.chown"
 SPEC_NAME = SPEC  # the name tests and callers use
 EXIT_UNREACHABLE = 4  # documented: no threshold meets min_recall; unreachable_kpi.txt written
-_HYDRA_PLAIN = re.compile(r"^[A-Za-z0-9_./:@+-]*$")
 
 
 @dataclass
@@ -190,21 +188,17 @@ def docker_config(config: GapConfig) -> GapConfig:
 
 def container_overrides(config: GapConfig) -> list[str]:
     """key=value overrides passed after -e; top_k_per_label always (older images need it)."""
-    items = [("inference_results_dir", config.inference_results_dir), ("train_config", config.train_config),
+    from tao_skill_bank.container import hydra_string
+
+    paths = [("inference_results_dir", config.inference_results_dir), ("train_config", config.train_config),
              ("results_dir", config.results_dir)]
     if config.kpi_media_path:
-        items.append(("kpi_media_path", config.kpi_media_path))
+        paths.append(("kpi_media_path", config.kpi_media_path))
+    items = [(key, hydra_string(str(value))) for key, value in paths]  # `${` never reaches interpolation
     items += [("min_recall", repr(float(config.min_recall))), ("top_k_per_label", str(config.top_k_per_label))]
     if not config.swept:
         items.append(("threshold", repr(float(config.threshold))))
-    return [f"{key}={_hydra_value(str(value))}" for key, value in items]
-
-
-def _hydra_value(value: str) -> str:
-    """Quote values Hydra's override grammar would otherwise split (spaces, commas, brackets)."""
-    if _HYDRA_PLAIN.match(value):
-        return value
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return [f"{key}={value}" for key, value in items]
 
 
 def docker_command(config: GapConfig, image: str, workspace: Path, spec_path: Path) -> list[str]:
@@ -225,6 +219,7 @@ def _run_docker(config: GapConfig, why: str, results_dir: Path, image: str | Non
     config = docker_config(config)
     results_dir = Path(config.results_dir)
     workspace = Path(os.path.abspath(workspace)) if workspace else default_workspace(config)
+    container.require_mountable(workspace)
     if workspace == Path(workspace.anchor):
         raise UserError(f"the paths share no folder but {workspace}; refusing to mount the filesystem root",
                         field="workspace", fix="pass --workspace DIR holding every path, or move the files under one folder")

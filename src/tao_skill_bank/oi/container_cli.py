@@ -64,6 +64,7 @@ def _run(args) -> int:
     if not workspace.is_dir():
         raise UserError("workspace folder not found", file=str(workspace), field="--workspace",
                         fix="pass an existing folder that holds the spec, data and results", exit_code=EXIT_ENVIRONMENT)
+    container.require_mountable(workspace, field="--workspace")
     spec_path = Path(args.spec).resolve()
     spec = load_yaml_file(spec_path, "spec")
     _check_spec(spec, spec_path, workspace)
@@ -146,6 +147,7 @@ def _check_spec(spec: dict, spec_path, workspace) -> None:
     from tao_skill_bank import container
     from tao_skill_bank.errors import UserError
 
+    container.refuse_interpolations(spec, file=str(spec_path))
     placeholders = unset_keys(spec)
     if placeholders:
         raise UserError(f"still '???': {', '.join(placeholders[:6])}", file=str(spec_path), field=placeholders[0],
