@@ -30,7 +30,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from tao_skill_bank.errors import UserError
+from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
 
 MAX_YAML_BYTES = 1024 * 1024         # TAO specs and train configs are a few kB; 1 MiB parses in ~2 s
 MAX_JSON_BYTES = 16 * 1024 * 1024
@@ -63,7 +63,8 @@ def read_text(path: str | os.PathLike, *, max_bytes: int, what: str = "file", fi
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise UserError(f"{what} not found", file=str(path), field=field, fix=fix_missing) from None
+        raise UserError(f"{what} not found", file=str(path), field=field, fix=fix_missing,
+                        exit_code=EXIT_ENVIRONMENT) from None
     if stat.S_ISDIR(info.st_mode):
         raise UserError(f"{what} is a folder, not a file", file=str(path), field=field, fix=fix_missing)
     if not stat.S_ISREG(info.st_mode):

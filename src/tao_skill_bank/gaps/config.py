@@ -18,6 +18,7 @@ from typing import Any
 
 from tao_skill_bank.errors import UserError
 from tao_skill_bank.gaps.inputs import load_yaml
+from tao_skill_bank.safe_input import bounded_int
 from tao_skill_bank.suggest import did_you_mean
 
 
@@ -63,7 +64,7 @@ def load_config(spec_path: str | os.PathLike | None, overrides: list[str]) -> Ga
         if key not in _FIELDS:
             nearest = did_you_mean(key, list(_FIELDS), limit=1)
             hint = f"did you mean '{nearest[0]}'? " if nearest else ""
-            raise UserError("unknown key (the container would refuse it too)", file=source, field=key,
+            raise UserError("unknown key (the container would refuse it too)", file=source, field=key[:80],
                             fix=f"{hint}valid keys: {', '.join(_KEY_ORDER)}")
     kwargs = {key: _coerce(key, raw, source) for key, (raw, source) in values.items()}
     for key in REQUIRED_KEYS:
@@ -89,7 +90,7 @@ def _split_override(item: str) -> tuple[str, str]:
     key, sep, value = item.partition("=")
     key = key.strip().lstrip("+")  # Hydra's +key= / ++key= mean the same here
     if not sep or not key:
-        raise UserError(f"'{item}' is not key=value", file="command line", field=item,
+        raise UserError(f"'{item[:80]}' is not key=value", file="command line", field=item[:80],
                         fix="write overrides as key=value, e.g. min_recall=0.99")
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         value = value[1:-1]
@@ -103,21 +104,26 @@ def _coerce(key: str, raw: Any, source: str) -> Any:
                         fix=f"give {key} a real value")
     if kind == "str":
         if raw is None or isinstance(raw, (dict, list, bool)):
-            raise UserError(f"expected a path string, got {raw!r}", file=source, field=key,
+            raise UserError(f"expected a path string, got {raw!r:.80}", file=source, field=key,
                             fix=f"write {key}=<path>")
+        from tao_skill_bank.container import unescaped_interpolations
+
+        if unescaped_interpolations(str(raw)):  # the container's Hydra would resolve it; we would not
+            raise UserError(f"{str(raw)[:80]!r} holds a Hydra interpolation '${{...}}'", file=source, field=key,
+                            fix="write the path itself (the container would resolve '${...}', the local engine would not)")
         return str(raw)
     if kind == "float":
         number = _number(raw)
         if number is None or not math.isfinite(number):
-            raise UserError(f"expected a finite number, got {raw!r}", file=source, field=key,
+            raise UserError(f"expected a finite number, got {raw!r:.80}", file=source, field=key,
                             fix=f"write {key}=<number>, e.g. {key}={_FIELDS[key].default}")
         return number
     # int: a YAML integer or digits; 2.5, 50.0 and true are refused as the container refuses them
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
     if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d+\s*", raw):
-        return int(raw)
-    raise UserError(f"expected an integer, got {raw!r}", file=source, field=key,
+        return bounded_int(raw, source=source, field=key)
+    raise UserError(f"expected an integer, got {raw!r:.80}", file=source, field=key,
                     fix=f"write {key}=<integer>, e.g. {key}=50")
 
 

@@ -34,15 +34,12 @@ class TrainInfo:
 
 
 def load_yaml(path: Path, field: str, what: str, fix_missing: str) -> Any:
-    import yaml
+    """A user YAML (spec, train config), bounded: size, UTF-8, nesting, aliases, int64 (`safe_input`)."""
+    from tao_skill_bank.safe_input import load_yaml_file
 
     if not path.is_file():
         raise UserError(f"{what} not found", file=str(path), field=field, fix=fix_missing, exit_code=EXIT_ENVIRONMENT)
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UserError(f"not valid YAML ({str(exc).splitlines()[0]})", file=str(path), field=field,
-                        fix="repair the YAML syntax")
+    return load_yaml_file(path, what=what, field=field, fix_missing=fix_missing)
 
 
 def read_train_config(path: str | os.PathLike) -> TrainInfo:
@@ -151,6 +148,9 @@ def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
     except pa.ArrowInvalid as exc:
         if "conversion error to double" in str(exc) or "to double" in str(exc):
             _raise_bad_scores_slow(csv_path, score_column)
+        if "invalid UTF8" in str(exc):
+            raise UserError(f"not UTF-8 text ({str(exc).splitlines()[0][:120]})", file=str(csv_path),
+                            field="inference.csv", fix="save the CSV as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)")
         raise UserError(f"cannot parse CSV ({str(exc).splitlines()[0][:200]})", file=str(csv_path),
                         field="inference.csv", fix="repair the CSV (one header, same column count per row)")
     table = table.rename_columns([c if c != score_column else "siamese_score" for c in table.column_names])
@@ -171,7 +171,28 @@ def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
         empty = np.flatnonzero(empty_text(table.column(column)))
         if len(empty):
             _raise_bad_rows(csv_path, column, empty, "empty", fix=f"fill in {column} for every row")
+    for column in ID_COLUMNS:
+        _refuse_oversized(table.column(column), csv_path, column)
     return InferenceTable(csv_path, score_column, table)
+
+
+MAX_FIELD_BYTES = 4096  # PATH_MAX: an input path, object name or label longer than that names no file
+
+
+def _refuse_oversized(column, csv_path: Path, name: str) -> None:
+    """Refuse a text field longer than MAX_FIELD_BYTES (a 20 MB label would reach every parquet row,
+    report table and summary line). Checks the dictionary of dictionary columns only: cheap."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for chunk in _dictionary_chunks(column) if pa.types.is_dictionary(column.type) else _chunks(column):
+        values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+        if len(values) and pc.max(pc.binary_length(values)).as_py() > MAX_FIELD_BYTES:
+            lengths = pc.binary_length(column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column)
+            rows = np.flatnonzero(np.asarray(pc.greater(lengths, MAX_FIELD_BYTES).fill_null(False)))
+            _raise_bad_rows(csv_path, name, rows, f"over-long (> {MAX_FIELD_BYTES:,} bytes)",
+                            fix=f"repair the CSV: {name} holds a path, a file name or a label")
 
 
 def _raise_bad_scores_slow(csv_path: Path, score_column: str) -> None:

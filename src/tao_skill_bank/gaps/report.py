@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tao_skill_bank import markdown
 from tao_skill_bank.errors import UserError
 from tao_skill_bank.gaps.contract import (DRAFT_REPORT, METRICS, PARQUET_COLUMNS, REPORT, SCORE_PLOT, SPOTCHECK,
                                           VERDICTS, is_pass)
@@ -142,12 +143,26 @@ def report_context(folder, rows: list[dict] | None, spotcheck: dict | None, expe
     return ctx
 
 
+class _Markdown(str):
+    """Text that is already Markdown (a code span or fenced block built by `markdown`)."""
+
+
+def _markdown_out(value):
+    """Every `{{ value }}` of the template, escaped unless a filter already made it Markdown: labels,
+    paths and notes come from the CSV, the train YAML and spotcheck.json and must not add structure."""
+    return value if isinstance(value, _Markdown) else markdown.escape(value)
+
+
 def render(template_path: Path, context: dict) -> str:
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_path.parent)),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True, autoescape=False)
+                             keep_trailing_newline=True, autoescape=False, finalize=_markdown_out)
+    env.filters["md_code"] = lambda v: _Markdown(markdown.escape(v, code=True))
+    env.filters["fenced"] = lambda v: _Markdown(markdown.fenced_block(v))
+    env.filters["md_url"] = lambda v: _Markdown(markdown.link_target(v))
+    env.filters["sh"] = lambda v: shlex.quote(str(v))
     env.filters["f4"] = lambda v: "n/a" if v is None else f"{float(v):.4f}"
     env.filters["signed"] = lambda v: f"{float(v):+.4f}"
     env.filters["pct"] = lambda v: f"{float(v):.1f}%"

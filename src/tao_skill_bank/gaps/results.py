@@ -7,7 +7,6 @@ holds no results. File names and columns come from `gaps.contract`.
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +56,13 @@ class ResultsFolder:
         return None
 
 
+MAX_TEXT_BYTES = 16 * 1024 * 1024  # threshold.txt, the breakdown, the unreachable note: a few kB
+
+
 def read_text(path: Path) -> str | None:
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+    from tao_skill_bank.safe_input import read_text as bounded_read
+
+    return bounded_read(path, max_bytes=MAX_TEXT_BYTES, what=path.name) if path.is_file() else None
 
 
 def read_results(out: str | Path) -> ResultsFolder:
@@ -99,24 +103,25 @@ def read_results(out: str | Path) -> ResultsFolder:
 def read_yaml(path: Path) -> dict | None:
     if not path.is_file():
         return None
-    import yaml
+    from tao_skill_bank.safe_input import load_yaml_file
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UserError(f"not valid YAML ({str(exc).splitlines()[0]})", file=str(path),
-                        fix="restore the spec written by `tao-skills gaps run`")
+        data = load_yaml_file(path, what="spec")
+    except UserError as err:
+        raise UserError(err.message, file=str(path), fix="restore the spec written by `tao-skills gaps run`") from None
     return data if isinstance(data, dict) else None
 
 
 def read_json(path: Path) -> Any:
     if not path.is_file():
         return None
+    from tao_skill_bank.safe_input import load_json_file
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"not valid JSON (line {exc.lineno}: {exc.msg})", file=str(path),
-                        fix="repair the JSON syntax (or delete the file and regenerate it)")
+        return load_json_file(path, what=path.name)
+    except UserError as err:
+        raise UserError(err.message, file=str(path),
+                        fix="repair the JSON (or delete the file and regenerate it)") from None
 
 
 def load_parquet(folder: ResultsFolder):
@@ -147,8 +152,10 @@ def load_metrics(results_dir: str | Path) -> dict:
         hint = "the KPI was unreachable: read unreachable_kpi.txt" if (Path(results_dir) / UNREACHABLE).is_file() \
             else "run `tao-skills gap_analysis vcn_aoi ...` into this folder first"
         raise UserError("metrics.json not found", file=str(path), field=METRICS, fix=hint, exit_code=EXIT_ENVIRONMENT)
+    from tao_skill_bank.safe_input import load_json_file
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"not valid JSON ({exc.msg} at line {exc.lineno})", file=str(path), field=METRICS,
-                        fix="rerun the gap analysis into a new results_dir")
+        return load_json_file(path, what=METRICS)
+    except UserError as err:
+        raise UserError(err.message, file=str(path), field=METRICS,
+                        fix="rerun the gap analysis into a new results_dir") from None

@@ -220,9 +220,12 @@ def run_spotcheck(out: str | Path, force: bool = False) -> dict:
 def spotcheck_text(result: dict) -> str:
     lines = [f"spot check: {result['selected']['PASS']} PASS + {result['selected']['NO_PASS']} NO_PASS samples, "
              f"{result['images_found']} images found"]
-    for entry in result["samples"]:
-        shown = entry["thumbnail"] or f"(missing) {entry['filepath']}"
-        lines.append(f"  {entry['group']:<7} #{entry['rank']} {entry['label']:<20} score={entry['siamese_score']:.4f} "
+    from tao_skill_bank.markdown import visible_controls
+
+    for entry in result["samples"]:  # a label or path holding a newline stays on its line
+        shown = entry["thumbnail"] or f"(missing) {visible_controls(entry['filepath'])}"
+        lines.append(f"  {entry['group']:<7} #{entry['rank']} {visible_controls(entry['label']):<20} "
+                     f"score={entry['siamese_score']:.4f} "
                      f"weakness={entry['weakness']:+.4f}  {shown}")
     if result["verdicts_kept"]:
         lines.append(f"kept {result['verdicts_kept']} earlier verdict(s)")

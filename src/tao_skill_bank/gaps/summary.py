@@ -91,7 +91,10 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def summary_text(facts: dict) -> str:
-    """Short text for people and transcripts; the last line is `results_dir: <abs path>`."""
+    """Short text for people and transcripts; the last line is `results_dir: <abs path>` (a label
+    holding a newline is shown as `\\n`, so no value can fake that line)."""
+    from tao_skill_bank.markdown import visible_controls
+
     lines = []
     if facts.get("engine"):
         lines.append(f"engine: {facts['engine']}")
@@ -113,7 +116,7 @@ def summary_text(facts: dict) -> str:
     if parquet:
         lines.append(f"kpi_gaps.parquet: rows={parquet['rows']}, cols={parquet['columns']}")
         lines.append("rows per label:")
-        lines.extend(f"  {label}: {count}" for label, count in parquet["label_counts"].items())
+        lines.extend(f"  {visible_controls(str(label))}: {count}" for label, count in parquet["label_counts"].items())
     for note in facts.get("notes", []):
         lines.append(f"note: {note}")
     if facts.get("next"):

@@ -11,6 +11,9 @@ import re
 _LINE_RE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+)[ \t]*:(?:[ \t](?P<value>.*)|$)")
 
 
+MAX_DEPTH = 64  # nesting levels kept (as safe_input's limit for the full YAML reader)
+
+
 def _scalar(text: str) -> str:
     text = text.strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
@@ -32,6 +35,8 @@ def read_mapping(text: str) -> dict:
         indent = len(match.group("indent"))
         while stack and stack[-1][0] >= indent:
             stack.pop()
+        if len(stack) > MAX_DEPTH:  # deeper than any file the bank writes: skipped, never a 3,000-deep dict
+            continue
         parent = stack[-1][1] if stack else root
         value = match.group("value")
         value = value.strip() if value is not None else None

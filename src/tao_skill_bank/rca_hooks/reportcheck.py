@@ -8,12 +8,13 @@ the problem and the fix, so the model can repair the report in one pass.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tao_skill_bank import markdown, safe_input
+from tao_skill_bank.errors import UserError
 from tao_skill_bank.findings import Finding
 from tao_skill_bank.gaps import contract
 from tao_skill_bank.rca_hooks import results
@@ -86,21 +87,17 @@ def _heading(line: str) -> str | None:
 
 
 def headings(text: str) -> list[str]:
-    found, fenced = [], False
-    for line in text.splitlines():
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-        elif not fenced and (title := _heading(line)):
-            found.append(title)
-    return found
+    lines = text.splitlines()
+    return [title for line, fenced in zip(lines, markdown.fence_flags(lines)) if not fenced and (title := _heading(line))]
 
 
 def sections(text: str) -> dict[str, str]:
     """Body text of each level-2 section, keyed by normalised heading."""
     bodies: dict[str, list[str]] = {}
     current = None
-    for line in text.splitlines():
-        title = _heading(line)
+    lines = text.splitlines()
+    for line, fenced in zip(lines, markdown.fence_flags(lines)):
+        title = None if fenced else _heading(line)
         if title:
             current = _norm_heading(title)
             bodies.setdefault(current, [])
@@ -186,7 +183,9 @@ def check_label_counts(text: str, label_counts: dict[str, tuple[set[str], int]])
     lines = text.splitlines()
     missing = []
     for label, (spellings, count) in label_counts.items():
-        tokens = [label_token_re(s) for s in sorted(spellings | {label})]
+        # as written, or as the report renderer escapes it (a label holding '|', '<' or a newline)
+        forms = spellings | {label}
+        tokens = [label_token_re(s) for s in sorted(forms | {markdown.escape(f) for f in forms})]
         count_re = _count_re(count)
         if not any(count_re.search(line) and any(t.search(line) for t in tokens) for line in lines):
             missing.append(f"{label} ({count})")
@@ -215,18 +214,36 @@ def verdicts_in(row: str, allowed: tuple[str, ...]) -> list[str]:
     return [v for v in allowed if re.search(r"(?i)(?<![A-Za-z])" + r"[\s-]".join(map(re.escape, v.split())) + r"(?![A-Za-z])", row)]
 
 
+def _column(section: str, name: str) -> int | None:
+    """Index of the column headed `name` in the section's first table, else None."""
+    lines = [l.strip() for l in section.splitlines()]
+    for line, next_line in zip(lines, lines[1:]):
+        if line.startswith("|") and re.fullmatch(r"\|?\s*:?-{3,}.*", next_line):
+            names = [_norm_heading(c) for c in markdown.table_cells(line)]
+            return names.index(name) if name in names else None
+    return None
+
+
+def _cell(row: str, column: int | None) -> str:
+    """The row's cell in `column` when the table has it, else the whole row (a free-form table):
+    a label or file name elsewhere in the row cannot count as a verdict or an image."""
+    cells = markdown.table_cells(row)
+    return cells[column] if column is not None and column < len(cells) else row
+
+
 def check_spotcheck_rows(section: str, allowed: tuple[str, ...], image_exists) -> list[Finding]:
     rows = table_rows(section)
+    verdict_column, image_column = _column(section, "verdict"), _column(section, "image")
     findings = []
     if len(rows) != SPOTCHECK_ROWS:
         findings.append(finding("spot check", f"## 5. Visual Spot Check has {len(rows)} table rows, expected {SPOTCHECK_ROWS}",
                                 "one row per spot-check sample (5 weakest PASS + 5 weakest NO_PASS, see spotcheck.json)"))
     for number, row in enumerate(rows, 1):
-        found = verdicts_in(row, allowed)
+        found = verdicts_in(_cell(row, verdict_column), allowed)
         if len(found) != 1:
             findings.append(finding("spot check", f"row {number} has {len(found)} verdicts ({', '.join(found) or 'none'})",
                                     f"give exactly one of: {', '.join(allowed)}"))
-        refs = _IMAGE_REF_RE.findall(row)
+        refs = _IMAGE_REF_RE.findall(_cell(row, image_column))
         if not refs:
             findings.append(finding("spot check", f"row {number} names no image under rca_images/",
                                     "link the thumbnail, e.g. ![](rca_images/<file>.png)"))
@@ -258,9 +275,9 @@ def label_counts_from_csv(path: Path) -> dict[str, tuple[set[str], int]]:
 
 def _allowed_verdicts(out: Path) -> tuple[str, ...]:
     text = results.read_small_text(out / contract.SPOTCHECK)
-    try:
-        listed = json.loads(text).get("allowed_verdicts") if text else None
-    except (ValueError, AttributeError):
+    try:  # the agent edits spotcheck.json: bounded parse (depth, huge ints), any problem -> defaults
+        listed = safe_input.load_json_text(text, source=contract.SPOTCHECK).get("allowed_verdicts") if text else None
+    except (UserError, AttributeError):
         listed = None
     if isinstance(listed, list) and listed and all(isinstance(v, str) and v.strip() for v in listed):
         return tuple(v.strip().lower() for v in listed)

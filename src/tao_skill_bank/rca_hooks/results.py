@@ -4,13 +4,14 @@ nested, or named a little differently, and every path it names is untrusted."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tao_skill_bank.errors import UserError
 from tao_skill_bank.gaps import contract
 from tao_skill_bank.rca_hooks import miniyaml
+from tao_skill_bank.safe_input import load_json_text
 
 SPEC_NAME = contract.SPEC
 RUN_RECORD_NAME = contract.RUN_RECORD
@@ -40,8 +41,8 @@ def read_small_text(path: Path, limit: int = MAX_JSON_BYTES) -> str | None:
 def load_run_record(results_dir: Path) -> dict:
     text = read_small_text(results_dir / RUN_RECORD_NAME)
     try:
-        data = json.loads(text) if text else {}
-    except ValueError:
+        data = load_json_text(text, source=RUN_RECORD_NAME) if text else {}
+    except UserError:  # malformed, too deep, huge ints: read as no record
         return {}
     return data if isinstance(data, dict) else {}
 
