@@ -142,25 +142,32 @@ def _oi_spec(root: Path) -> Path:
     return spec
 
 
-# Each YAML command: (plant the hostile YAML and return the argv) for a fresh root.
-def _yaml_gap_spec(root, plant):
-    exp = _experiment(root / "exp")
-    plant(exp["spec"])
+def _gap_analysis_argv(exp, root):
     return ["gap_analysis", "vcn_aoi", "--engine", "local", "-e", exp["spec"]]
 
 
-def _yaml_gap_train(root, plant):
-    exp = _experiment(root / "exp")
-    plant(exp["train"])
+def _gap_train_argv(exp, root):
     return ["gap_analysis", "vcn_aoi", "--engine", "local", f"inference_results_dir={exp['inference']}",
             f"train_config={exp['train']}", f"results_dir={root / 'out'}"]
 
 
-def _yaml_gaps_run(root, plant):
-    exp = _experiment(root / "exp")
-    plant(exp["train"])
+def _gaps_run_argv(exp, root):
     return ["gaps", "run", "--exp-dir", exp["root"], "--dataset-root", exp["root"] / "images",
             "--inference-dir", exp["inference"], "--train-config", exp["train"], "--engine", "local"]
+
+
+def _on_experiment(file_key: str, argv):
+    """A case builder: a fresh experiment, the hostile content planted as its `file_key` file."""
+    def build(root, plant):
+        exp = _experiment(root / "exp")
+        plant(exp[file_key])
+        return argv(exp, root)
+    return build
+
+
+_yaml_gap_spec = _on_experiment("spec", _gap_analysis_argv)
+_yaml_gap_train = _on_experiment("train", _gap_train_argv)
+_yaml_gaps_run = _on_experiment("train", _gaps_run_argv)
 
 
 def _yaml_spec_validate(root, plant):
@@ -190,38 +197,26 @@ def _yaml_versions(root, plant):
     return ["--bank", bank, "versions", "get", "images.tao_toolkit.data_services"]
 
 
-def _yaml_summary(root, plant, finished):
-    out = root / "out"
-    shutil.copytree(finished, out)
-    plant(out / "vcn_aoi_spec.yaml")
-    return ["gaps", "summary", out]
+def _on_results(file_name: str, *command: str):
+    """A case builder: a copy of the finished results folder with `file_name` made hostile."""
+    def build(root, plant, finished):
+        out = root / "out"
+        shutil.copytree(finished, out)
+        plant(out / file_name)
+        return [*command, out]
+    return build
+
+
+_json_report = _on_results("spotcheck.json", "gaps", "report")
+_json_summary = _on_results("metrics.json", "gaps", "summary")
+_json_spotcheck = _on_results("metrics.json", "gaps", "spotcheck")
+_yaml_summary = _on_results("vcn_aoi_spec.yaml", "gaps", "summary")
 
 
 YAML_COMMANDS = {"gap_analysis -e": _yaml_gap_spec, "gap_analysis train_config": _yaml_gap_train,
                  "gaps run --train-config": _yaml_gaps_run, "spec validate": _yaml_spec_validate,
                  "container run -e": _yaml_container_run, "dataset check --spec": _yaml_dataset_check,
                  "versions get (versions.yaml)": _yaml_versions, "gaps summary (spec)": _yaml_summary}
-
-
-def _json_report(root, plant, finished):
-    out = root / "out"
-    shutil.copytree(finished, out)
-    plant(out / "spotcheck.json")
-    return ["gaps", "report", out]
-
-
-def _json_summary(root, plant, finished):
-    out = root / "out"
-    shutil.copytree(finished, out)
-    plant(out / "metrics.json")
-    return ["gaps", "summary", out]
-
-
-def _json_spotcheck(root, plant, finished):
-    out = root / "out"
-    shutil.copytree(finished, out)
-    plant(out / "metrics.json")
-    return ["gaps", "spotcheck", out]
 
 
 def _json_checkpoint(root, plant, finished):
@@ -238,17 +233,8 @@ JSON_COMMANDS = {"gaps report (spotcheck.json)": _json_report, "gaps summary (me
                  "gaps spotcheck (metrics.json)": _json_spotcheck, "checkpoint resolve (controller.json)": _json_checkpoint}
 
 
-def _csv_gap_analysis(root, plant):
-    exp = _experiment(root / "exp")
-    plant(exp["csv"])
-    return ["gap_analysis", "vcn_aoi", "--engine", "local", "-e", exp["spec"]]
-
-
-def _csv_gaps_run(root, plant):
-    exp = _experiment(root / "exp")
-    plant(exp["csv"])
-    return ["gaps", "run", "--exp-dir", exp["root"], "--dataset-root", exp["root"] / "images",
-            "--inference-dir", exp["inference"], "--train-config", exp["train"], "--engine", "local"]
+_csv_gap_analysis = _on_experiment("csv", _gap_analysis_argv)
+_csv_gaps_run = _on_experiment("csv", _gaps_run_argv)
 
 
 def _csv_dataset_check(root, plant):
