@@ -275,3 +275,29 @@ def test_deploy_score_column_only_flags_csvs_without_siamese_score(tmp_path, gap
     assert backends.deploy_score_column(_config(experiment)) is None
     experiment.csv.unlink()  # a missing CSV is left to the engine's own one-line error
     assert backends.deploy_score_column(_config(experiment)) is None
+
+
+@pytest.mark.oracle
+def test_interpolation_quotes_and_spaces_in_paths_reach_the_reference_literally(docker_env, tmp_path, gap_cases,
+                                                                                monkeypatch, oracle_python):
+    """`${oc.env:HOME}`, a quote and a space in the experiment path: the override values are
+    escaped for Hydra, so nvidia-tao-ds's module (real hydra-core/OmegaConf behind the fake
+    container) reads and writes exactly these folders instead of resolving the interpolation."""
+    import numpy as np
+
+    monkeypatch.setenv("FAKE_DOCKER_ORACLE", str(oracle_python))
+    exp = gap_cases.write_experiment(tmp_path / "ws" / "run ${oc.env:HOME} it's",
+                                     gap_cases.random_rows(np.random.default_rng(3), 40))
+    outcome = backends.run_gap_analysis(_config(exp), engine="docker", workspace=tmp_path / "ws")
+    assert outcome.exit_code == 0
+    assert any("\\${oc.env:HOME}" in arg for arg in outcome.command)
+    assert (exp.results_dir / "kpi_gaps.parquet").is_file() and (exp.results_dir / "threshold.txt").is_file()
+
+
+def test_workspace_with_a_colon_is_refused_before_docker(docker_env, tmp_path, gap_cases):
+    import numpy as np
+
+    exp = gap_cases.write_experiment(tmp_path / "ws:1" / "exp", gap_cases.random_rows(np.random.default_rng(3), 40))
+    with pytest.raises(UserError, match="-v"):
+        backends.run_gap_analysis(_config(exp), engine="docker")
+    assert docker_env.runs() == [] and not exp.results_dir.exists()
