@@ -220,17 +220,15 @@ YAML_COMMANDS = {"gap_analysis -e": _yaml_gap_spec, "gap_analysis train_config":
 
 
 def _json_checkpoint(root, plant, finished):
+    """The AutoML runner's state: .automl/controller/<experiment>.json."""
     results = root / "automl"
-    (results / "experiment_1").mkdir(parents=True)
-    (results / "experiment_1" / "model_epoch_001_step_00010.pth").write_bytes(b"x")
-    (results / "experiment_2").mkdir()
-    (results / "experiment_2" / "model_epoch_001_step_00010.pth").write_bytes(b"x")
-    plant(results / "controller.json")
+    (results / ".automl" / "controller").mkdir(parents=True)
+    plant(results / ".automl" / "controller" / "exp.json")
     return ["checkpoint", "resolve", results, "--select", "best"]
 
 
 JSON_COMMANDS = {"gaps report (spotcheck.json)": _json_report, "gaps summary (metrics.json)": _json_summary,
-                 "gaps spotcheck (metrics.json)": _json_spotcheck, "checkpoint resolve (controller.json)": _json_checkpoint}
+                 "gaps spotcheck (metrics.json)": _json_spotcheck, "checkpoint resolve (.automl controller)": _json_checkpoint}
 
 
 _csv_gap_analysis = _on_experiment("csv", _gap_analysis_argv)

@@ -19,7 +19,6 @@ Pure core: `trial_budget`, `pick_winner`, `run_state`. Adapter: `load_run`, `sta
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,16 +150,15 @@ def run_state(trials: list[Trial], active_jobs: list, marker: dict | None, *, pi
 # ---------------------------------------------------------------- adapters
 
 def _read_json(path: Path, what: str) -> Any:
-    try:
-        if path.stat().st_size > _MAX_JSON_BYTES:
-            raise UserError(f"{what} is larger than {_MAX_JSON_BYTES // 2**20} MiB", file=str(path),
-                            fix="point at an AutoML workspace written by the runner")
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    from tao_skill_bank.safe_input import load_json_file
+
+    if not path.exists():
         return None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UserError(f"{what} is not JSON ({exc})", file=str(path),
-                        fix="the runner may be writing it right now: rerun in a moment; else the file is damaged")
+    try:  # bounded: size, UTF-8, nesting depth, 64-bit integers
+        return load_json_file(path, what=what, max_bytes=_MAX_JSON_BYTES)
+    except UserError as err:
+        raise UserError(f"{what} is not JSON the bank can read ({err.message})", file=str(path),
+                        fix="the runner may be writing it right now: rerun in a moment; else the file is damaged") from None
 
 
 def _pid_alive(pid: Any) -> bool:
