@@ -295,7 +295,7 @@ def test_matrix_size():
 def test_as_a_shell_sees_it(tmp_path, kind):
     spec = _oi_spec(tmp_path)
     YAML_KINDS[kind](spec)
-    result = support.run_cli("spec", "validate", spec, "--skill", "tao-train-optical-inspection", "--action", "train",
+    result = support.run_cli_subprocess("spec", "validate", spec, "--skill", "tao-train-optical-inspection", "--action", "train",
                              timeout=120)
     support.assert_one_line_error(result, str(spec))
     assert result.code == 1
