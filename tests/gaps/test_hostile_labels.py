@@ -74,6 +74,7 @@ def hostile_run(tmp_path_factory):
 def test_the_draft_passes_the_report_check_unchanged(hostile_run):
     out, draft = hostile_run
     shutil.copy(out / "RCA_Report.draft.md", out / "RCA_Report.md")
+    assert run_cli("gaps", "package", out).code == 0  # the SKILL's last step when no hook packaged it
     check = run_cli("gaps", "check", out, "--json")
     assert check.code == 0, check.stdout
     assert check.json()["ok"] is True
