@@ -17,8 +17,10 @@ def _runner_hint(versions_root) -> str:
         versions = load_versions(versions_root) if versions_root else None
     except UserError:
         versions = None
-    return (f"pip install --no-deps {' '.join(runner_requirements(versions))}, then pyyaml numpy pandas omegaconf "
-            f"scipy scikit-learn requests and your platform's client (or pass --runner-python PY of an env that has it)")
+    runner = " ".join(runner_requirements(versions))
+    return (f"pip install --no-deps {runner}; then its light dependencies (pyyaml, numpy, pandas, omegaconf, "
+            f"scipy, scikit-learn, requests) and your platform's client, or pass --runner-python PY of an env "
+            f"that has them")
 
 
 def register(subparsers) -> None:
