@@ -234,11 +234,13 @@ def test_unreachable_kpi_still_prints_the_folder_and_what_to_do(tmp_path):
 
 def test_partial_missing_images_warn_but_run(small_exp, caplog):
     import pandas as pd
+    import pyarrow as pa
     from tao_skill_bank.gaps.run import preflight_paths
 
     frame = pd.read_csv(small_exp / "inference" / "latest" / "inference.csv", dtype=str)
     frame = pd.concat([frame, pd.DataFrame([{"input_path": "board_Z", "object_name": "C99999"}])], ignore_index=True)
-    check = preflight_paths(frame, small_exp / "images", small_exp, ["UniformLight"], ".png")
+    table = pa.Table.from_pandas(frame[["input_path", "object_name"]], preserve_index=False)
+    check = preflight_paths(table, small_exp / "images", small_exp, ["UniformLight"], ".png")
     assert check.resolved_rows == check.sampled_rows - 1 and "board_Z" in check.missing_examples[0]
     assert "missing images" in caplog.text
 

@@ -18,8 +18,8 @@ from tao_skill_bank.errors import UserError
 from tao_skill_bank.gaps.config import GapConfig
 from tao_skill_bank.gaps.contract import (BREAKDOWN, METRICS, METRICS_SCHEMA_VERSION, PARQUET, PARQUET_COLUMNS,
                                           THRESHOLD, UNREACHABLE, present_artifacts)
-from tao_skill_bank.gaps.inputs import (InferenceTable, TrainInfo, dictionary_codes, float_values, label_codes,
-                                        read_inference_table, read_train_config)
+from tao_skill_bank.gaps.inputs import (InferenceTable, TrainInfo, float_values, label_codes, read_inference_table,
+                                        read_train_config, texts_at)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ class GapResult:
     breakdown: str | None = None
     written: list[str] = field(default_factory=list)   # files this call wrote
     score_column: str = "siamese_score"
+    analysis: "Analysis | None" = field(default=None, repr=False, compare=False)  # what was written, in memory
 
     def summary(self) -> dict[str, Any]:
         data = {"results_dir": str(self.results_dir), "engine": self.engine, "unreachable": self.unreachable,
@@ -63,6 +64,7 @@ class Analysis:
     unreachable_text: str | None
     breakdown: str | None
     gaps: Any | None          # pyarrow.Table with PARQUET_COLUMNS
+    engine: str = "local"     # the engine metrics.json names
 
     @property
     def unreachable(self) -> bool:
@@ -77,20 +79,34 @@ def refuse_existing_results(results_dir: Path) -> None:
                         fix="pass a new results_dir, e.g. <exp>/rca_results/$(date +%Y-%m-%d_%H%M%S)")
 
 
-def compute(config: GapConfig, engine_name: str, container_threshold: float | None = None) -> Analysis:
-    """Read the inputs and compute every artifact in memory (no writes)."""
+@dataclass(frozen=True)
+class GapInputs:
+    """inference.csv and the train YAML, each read and checked once per run."""
+
+    inference: InferenceTable
+    train: TrainInfo
+
+
+def load_inputs(config: GapConfig) -> GapInputs:
+    return GapInputs(read_inference_table(config.inference_results_dir), read_train_config(config.train_config))
+
+
+def compute(config: GapConfig, engine_name: str, container_threshold: float | None = None,
+            inputs: GapInputs | None = None) -> Analysis:
+    """Compute every artifact in memory (no writes), from `inputs` when the caller has read them."""
     import pyarrow as pa
 
     from tao_skill_bank.gaps import maths
 
-    train = read_train_config(config.train_config)
-    inference = read_inference_table(config.inference_results_dir)
+    inputs = inputs or load_inputs(config)
+    train, inference = inputs.train, inputs.inference
     table = inference.table
     scores = float_values(table.column("siamese_score"))
-    labels = _Labels.of(table.column("label"))
+    labels = Labels.of(table.column("label"))
     chosen = _choose_threshold(config, scores, labels.is_pass, container_threshold)
     if isinstance(chosen, maths.Unreachable):
-        return Analysis(inference, train, None, "swept", None, _unreachable_text(chosen, inference), None, None)
+        return Analysis(inference, train, None, "swept", None, _unreachable_text(chosen, inference), None, None,
+                        engine_name)
     threshold, source, candidates = chosen
     confusion = maths.confusion_at(scores, labels.is_pass, threshold)
     precision, recall, f1 = confusion.rates()
@@ -103,7 +119,7 @@ def compute(config: GapConfig, engine_name: str, container_threshold: float | No
     breakdown = maths.breakdown_text(threshold, config.top_k_per_label, len(scores),
                                       [labels.names[g] for g in labels.ids[kept]], kept_weakness)
     columns = maths.expand_per_lighting(
-        _texts(table.column("input_path"), kept), _texts(table.column("object_name"), kept),
+        texts_at(table.column("input_path"), kept), texts_at(table.column("object_name"), kept),
         [labels.raw[c] for c in labels.codes[kept]], scores[kept], kept_weakness, train.lightings,
         train.image_ext, config.kpi_media_path)
     gaps = pa.table([_string_array(columns["filepath"]), _string_array(columns["label"]),
@@ -118,11 +134,11 @@ def compute(config: GapConfig, engine_name: str, container_threshold: float | No
                "n_no_pass": len(scores) - n_pass, "per_label": maths.per_label_stats(weakness, groups),
                "kept_samples": int(len(kept)), "kept_rows": gaps.num_rows,
                "lightings": list(train.lightings), "image_ext": train.image_ext}
-    return Analysis(inference, train, threshold, source, metrics, None, breakdown, gaps)
+    return Analysis(inference, train, threshold, source, metrics, None, breakdown, gaps, engine_name)
 
 
 @dataclass
-class _Labels:
+class Labels:
     """Raw label codes (as in the CSV) and normalised label ids (first-appearance order)."""
 
     codes: Any     # int64 per row, into raw
@@ -132,7 +148,7 @@ class _Labels:
     is_pass: Any   # bool per row
 
     @classmethod
-    def of(cls, column) -> "_Labels":
+    def of(cls, column) -> "Labels":
         import numpy as np
 
         from tao_skill_bank.gaps.contract import PASS, normalise_label
@@ -170,20 +186,6 @@ def _choose_threshold(config: GapConfig, scores, is_pass, container_threshold: f
     return threshold, "swept", {"evaluated": choice.evaluated, "meeting_target": choice.meeting_target}
 
 
-def _texts(column, rows) -> list[str]:
-    """Text of `rows` (numpy indices) of a string or dictionary column, without pandas."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if pa.types.is_dictionary(column.type):
-        codes, dictionary = dictionary_codes(column)
-        return [dictionary[c] for c in codes[rows]]
-    indices = np.ascontiguousarray(rows, dtype=np.int64)
-    taken = pc.take(column, pa.Array.from_buffers(pa.int64(), len(indices), [None, pa.py_buffer(indices)]))
-    return [str(v) for v in taken.to_pylist()]
-
-
 def _float_array(values):
     import numpy as np
     import pyarrow as pa
@@ -209,9 +211,9 @@ def _refuse_escaping_paths(config: GapConfig, inference: InferenceTable, kept) -
     """input_path/object_name of the samples we emit must stay under kpi_media_path."""
     from tao_skill_bank.gaps.maths import escaping_paths
 
-    checks = [("object_name", _texts(inference.table.column("object_name"), kept), False)]
+    checks = [("object_name", texts_at(inference.table.column("object_name"), kept), False)]
     if config.kpi_media_path:
-        checks.insert(0, ("input_path", _texts(inference.table.column("input_path"), kept), False))
+        checks.insert(0, ("input_path", texts_at(inference.table.column("input_path"), kept), False))
     for column, values, allow_absolute in checks:
         bad = escaping_paths(values, allow_absolute=allow_absolute)
         if bad:
@@ -273,27 +275,35 @@ def _result(analysis: Analysis, results_dir: Path, engine_name: str, written: li
     return GapResult(results_dir=results_dir, engine=engine_name, unreachable=analysis.unreachable,
                      threshold=analysis.threshold, threshold_source=analysis.threshold_source,
                      metrics=analysis.metrics, unreachable_text=analysis.unreachable_text,
-                     breakdown=analysis.breakdown, written=written, score_column=analysis.inference.score_column)
+                     breakdown=analysis.breakdown, written=written, score_column=analysis.inference.score_column,
+                     analysis=analysis)
 
 
-def analyze(config: GapConfig, engine_name: str = "local") -> GapResult:
+def analyze(config: GapConfig, engine_name: str = "local", inputs: GapInputs | None = None) -> GapResult:
     """Local engine: every artifact (or unreachable_kpi.txt alone) in results_dir."""
     results_dir = Path(config.results_dir)
     refuse_existing_results(results_dir)
-    analysis = compute(config, engine_name)
+    analysis = compute(config, engine_name, inputs=inputs)
     return _result(analysis, results_dir, engine_name, write(analysis, results_dir))
 
 
-def complete_artifacts(config: GapConfig, engine_name: str = "docker") -> GapResult:
+def complete_artifacts(config: GapConfig, engine_name: str = "docker", prepared: Analysis | None = None) -> GapResult:
     """After a container run: add the files it does not write, from inference.csv, same code.
-    The container's own threshold.txt (if any) is the threshold the metrics describe."""
+    The container's own threshold.txt (if any) is the threshold the metrics describe. `prepared`
+    is the analysis computed before the container ran: it is reused when the container chose the
+    same threshold, and its inputs (never re-read) otherwise."""
     results_dir = Path(config.results_dir)
     for name in (METRICS, UNREACHABLE):
         if (results_dir / name).exists():
             raise UserError(f"already holds {name}; artifacts were completed before", file=str(results_dir),
                             field="results_dir", fix="pass a new results_dir")
     container_threshold = _read_threshold(results_dir / THRESHOLD) if config.swept else None
-    analysis = compute(config, engine_name, container_threshold=container_threshold)
+    if prepared is not None and prepared.engine == engine_name and \
+            (container_threshold is None or container_threshold == prepared.threshold):
+        analysis = prepared
+    else:
+        inputs = GapInputs(prepared.inference, prepared.train) if prepared is not None else None
+        analysis = compute(config, engine_name, container_threshold=container_threshold, inputs=inputs)
     return _result(analysis, results_dir, engine_name, write(analysis, results_dir, only_missing=True))
 
 

@@ -17,12 +17,10 @@ import logging
 import os
 import platform
 import shlex
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tao_skill_bank.errors import EXIT_ENVIRONMENT, UserError
-from tao_skill_bank.fsutil import sha256_file
 from tao_skill_bank.gaps import ENGINES, lifecycle
 from tao_skill_bank.gaps.config import GapConfig
 from tao_skill_bank.gaps.contract import BRIDGE_DIR, RUN_RECORD, SPEC
@@ -79,26 +77,30 @@ def choose_engine(requested: str = "auto", image: str | None = None) -> tuple[st
 
 def run_gap_analysis(config: GapConfig, *, engine: str = "auto", workspace: Path | None = None,
                      dry_run: bool = False, bank: Path | None = None, claim: bool = True,
-                     complete: bool = True) -> EngineOutcome:
+                     complete: bool = True, inputs=None) -> EngineOutcome:
     """Run the chosen engine into config.results_dir. `claim`: take the folder atomically first
     (`gaps run` has taken it already); `complete`: write gap_complete.json last (`gaps run` does
-    that itself after the plot)."""
-    deploy_column = deploy_score_column(config)
+    that itself after the plot). `inputs` (artifacts.GapInputs): inference.csv and the train YAML
+    when the caller has read them already (`gaps run`); otherwise they are read once, here."""
     image = _image(IMAGE_KEY, bank, required=engine == "docker")
     chosen, why = choose_engine(engine, image)
-    if deploy_column and chosen == "docker":
+    deploy_column = None
+    if chosen == "docker":
+        deploy_column = deploy_score_column(config) if inputs is None else \
+            (inputs.inference.score_column if inputs.inference.score_column != SCORE_COLUMNS[0] else None)
+    if deploy_column:
         why += (f"; inference.csv is a TAO Deploy CSV ({deploy_column}), so the container reads a copy in "
                 f"{BRIDGE_DIR}/ whose header says siamese_score (the container knows no other name)")
     log.info("engine: %s (%s)", chosen, why)
     results_dir = Path(config.results_dir)
     if dry_run:
-        return (_run_local(config, why, results_dir, True) if chosen == "local" else
-                _run_docker(config, why, results_dir, image, workspace, True, bank, deploy_column))
+        return (_run_local(config, why, results_dir, True, inputs) if chosen == "local" else
+                _run_docker(config, why, results_dir, image, workspace, True, bank, deploy_column, inputs))
     with lifecycle.claimed(results_dir) if claim else contextlib.nullcontext():
         if chosen == "local":
-            outcome = _run_local(config, why, results_dir, False)
+            outcome = _run_local(config, why, results_dir, False, inputs)
         else:
-            outcome = _run_docker(config, why, results_dir, image, workspace, False, bank, deploy_column)
+            outcome = _run_docker(config, why, results_dir, image, workspace, False, bank, deploy_column, inputs)
         if complete:
             lifecycle.mark_complete(outcome.results_dir, outcome.engine)
     return outcome
@@ -151,15 +153,15 @@ def _image(key: str, bank: Path | None, required: bool) -> str | None:
         return None
 
 
-def _run_local(config: GapConfig, why: str, results_dir: Path, dry_run: bool) -> EngineOutcome:
+def _run_local(config: GapConfig, why: str, results_dir: Path, dry_run: bool, inputs=None) -> EngineOutcome:
     from tao_skill_bank.gaps import artifacts
 
     if dry_run:  # validate everything, write nothing
         artifacts.refuse_existing_results(results_dir)
-        analysis = artifacts.compute(config, "local")
+        analysis = artifacts.compute(config, "local", inputs=inputs)
         return EngineOutcome("local", why, 0, results_dir, None, analysis.unreachable, dry_run=True)
-    with RunRecorder(config) as recorder:
-        result = artifacts.analyze(config, "local")
+    recorder = RunRecorder(config)
+    result = artifacts.analyze(config, "local", inputs=inputs)
     outcome = EngineOutcome("local", why, EXIT_UNREACHABLE if result.unreachable else 0, results_dir, None,
                             result.unreachable, result=result)
     recorder.write(outcome)
@@ -209,7 +211,7 @@ def docker_command(config: GapConfig, image: str, workspace: Path, spec_path: Pa
 
 
 def _run_docker(config: GapConfig, why: str, results_dir: Path, image: str | None, workspace: Path | None,
-                dry_run: bool, bank: Path | None, deploy_column: str | None = None) -> EngineOutcome:
+                dry_run: bool, bank: Path | None, deploy_column: str | None = None, inputs=None) -> EngineOutcome:
     from tao_skill_bank import container
     from tao_skill_bank.gaps import artifacts
     from tao_skill_bank.gaps.config import spec_text, write_spec
@@ -227,7 +229,7 @@ def _run_docker(config: GapConfig, why: str, results_dir: Path, image: str | Non
     container.require_inside_workspace([*((k, Path(v)) for k, v in _container_paths(config).items()),
                                         ("spec", spec_path)], workspace)
     artifacts.refuse_existing_results(results_dir)
-    prepared = artifacts.compute(config, "docker")  # bad input fails here, before Docker starts
+    prepared = artifacts.compute(config, "docker", inputs=inputs)  # bad input fails here, before Docker starts
     # The spec keeps the real input; a Deploy CSV reaches the container as a renamed-header copy,
     # passed as an override (overrides win over the spec).
     container_view = config
@@ -248,15 +250,15 @@ def _run_docker(config: GapConfig, why: str, results_dir: Path, image: str | Non
     if deploy_column:
         bridge_deploy_csv(inference_csv_path(config.inference_results_dir),
                           inference_csv_path(container_view.inference_results_dir), deploy_column)
-    with RunRecorder(config, image=image, command=command) as recorder:
-        log.info("running: %s", shlex.join(command))
-        code = container.run(command)
-        _restore_ownership(workspace, results_dir, bank)
-        if code != 0 and not prepared.unreachable:
-            raise UserError(f"the data-services container exited with {code} (its log is above on stderr)",
-                            field="docker", fix="read the container's last error lines; rerun with --engine local "
-                            "to get the same answers without Docker", exit_code=EXIT_ENVIRONMENT)
-        result = artifacts.complete_artifacts(config, "docker")
+    recorder = RunRecorder(config, image=image, command=command)
+    log.info("running: %s", shlex.join(command))
+    code = container.run(command)
+    _restore_ownership(workspace, results_dir, bank)
+    if code != 0 and not prepared.unreachable:
+        raise UserError(f"the data-services container exited with {code} (its log is above on stderr)",
+                        field="docker", fix="read the container's last error lines; rerun with --engine local "
+                        "to get the same answers without Docker", exit_code=EXIT_ENVIRONMENT)
+    result = artifacts.complete_artifacts(config, "docker", prepared=prepared)
     log.info("completed after the container: %s", ", ".join(result.written) or "nothing missing")
     outcome = EngineOutcome("docker", why, EXIT_UNREACHABLE if result.unreachable else 0, results_dir, command,
                             result.unreachable, result=result, image=image, spec_path=spec_path)
@@ -289,24 +291,13 @@ def tool_versions() -> dict[str, str]:
 
 @dataclass
 class RunRecorder:
-    """Times the run and hashes inference.csv on a worker thread while the engine runs
-    (hashlib releases the GIL), then merges the record into results_dir/run_record.json."""
+    """Times the run, then merges the record into results_dir/run_record.json. The input hash
+    is the one taken while inference.csv was parsed (the same bytes, read once)."""
 
     config: GapConfig
     image: str | None = None
     command: list[str] | None = None
     started: str = field(default_factory=lambda: _now())
-    _pool: ThreadPoolExecutor | None = None
-    _digest: object = None
-
-    def __enter__(self) -> "RunRecorder":
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        self._digest = self._pool.submit(sha256_file, inference_csv_path(self.config.inference_results_dir))
-        return self
-
-    def __exit__(self, exc_type, *exc) -> None:
-        # on failure nobody needs the digest: do not wait for it
-        self._pool.shutdown(wait=exc_type is None, cancel_futures=exc_type is not None)
 
     def write(self, outcome: EngineOutcome) -> None:
         from tao_skill_bank import fsutil
@@ -318,12 +309,12 @@ class RunRecorder:
                 record = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError):
                 record = {}
-        csv_path = inference_csv_path(self.config.inference_results_dir)
+        inference = outcome.result.analysis.inference
         record.update({
             "engine": outcome.engine, "engine_reason": outcome.reason, "image": self.image,
             "command": self.command, "command_line": shlex.join(self.command) if self.command else None,
             "tool_versions": tool_versions(), "config": self.config.as_dict(),
-            "inference_csv": {"path": str(Path(csv_path).resolve()), "sha256": self._digest.result()},
+            "inference_csv": {"path": str(Path(inference.path).resolve()), "sha256": inference.sha256},
             "train_config": str(Path(self.config.train_config).resolve()),
             "started_at": self.started, "finished_at": _now(), "exit_code": outcome.exit_code,
             "unreachable": outcome.unreachable,

@@ -41,8 +41,8 @@ def complete_container_output(out: str | os.PathLike, spec: str | os.PathLike | 
         analysis = artifacts.compute(config, ENGINE)
         if not analysis.unreachable:
             _check_container_parquet(folder, analysis.gaps.num_rows)
-        with RunRecorder(config) as recorder:
-            result = artifacts.complete_artifacts(config, ENGINE)
+        recorder = RunRecorder(config)
+        result = artifacts.complete_artifacts(config, ENGINE, prepared=analysis)  # one compute
         outcome = EngineOutcome(ENGINE, REASON, EXIT_UNREACHABLE if result.unreachable else 0, folder, None,
                                 result.unreachable, result=result)
         recorder.write(outcome)

@@ -8,6 +8,7 @@ the train YAML. Every check raises a one-line `UserError` naming the file, the f
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import os
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ ID_COLUMNS = ("input_path", "object_name", "label")
 INPUT_MAP_FIELD = "dataset.classify.input_map"
 IMAGE_EXT_FIELD = "dataset.classify.image_ext"
 _SHOWN_ROWS = 5
+_HEADER_PREFIX = 1 << 20   # bytes read to find the header (more only if its line is longer)
+_CSV_BLOCK = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,16 @@ def inference_csv_path(results_dir: str | os.PathLike) -> Path:
 
 
 def read_header(csv_path: Path) -> list[str]:
-    with open(csv_path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-        return next(csv.reader(handle), [])
+    with open(csv_path, "rb") as handle:
+        return parse_header(handle.read(_HEADER_PREFIX))
+
+
+def parse_header(prefix: bytes) -> list[str]:
+    """The first CSV record of `prefix` (the file's first bytes; a BOM is dropped)."""
+    import io
+
+    text = prefix.decode("utf-8-sig", errors="replace")
+    return next(csv.reader(io.StringIO(text, newline="")), [])
 
 
 def choose_score_column(header: list[str], csv_path: Path) -> str:
@@ -108,12 +119,17 @@ class InferenceTable:
     path: Path
     score_column: str
     table: Any  # pyarrow.Table: input_path, object_name, label (dictionary), siamese_score
+    sha256: str = ""  # of the bytes parsed (the run record's input hash)
 
     def __len__(self) -> int:
         return self.table.num_rows
 
 
 def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
+    """Parse inference.csv once (pyarrow) and validate it. The file is opened once: the header,
+    the parse and the sha256 for the run record all come from the same bytes."""
+    import hashlib
+
     import numpy as np
     import pyarrow as pa
     from pyarrow import csv as pacsv
@@ -127,32 +143,38 @@ def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
         raise UserError("inference.csv not found in this folder", file=str(csv_path),
                         field="inference_results_dir",
                         fix="pass the inference output folder, e.g. <exp>/inference/latest/", exit_code=EXIT_ENVIRONMENT)
-    header = read_header(csv_path)
-    if not header:
-        raise UserError("empty CSV (no header, no rows)", file=str(csv_path), field="inference.csv",
-                        fix="rerun VCN inference; the file must hold a header and one row per sample")
-    score_column = choose_score_column(header, csv_path)
-    if score_column != "siamese_score":
-        log.info("%s: using '%s' as the score column (TAO Deploy / TensorRT CSV); results name it "
-                 "siamese_score as the container does", csv_path, score_column)
-    columns = [*ID_COLUMNS, score_column]
-    text_type = pa.string()
-    convert = pacsv.ConvertOptions(
-        include_columns=columns,
-        column_types={"input_path": pa.dictionary(pa.int32(), text_type), "object_name": text_type,
-                      "label": pa.dictionary(pa.int32(), text_type), score_column: pa.float64()},
-        strings_can_be_null=False)
-    try:
-        table = pacsv.read_csv(csv_path, read_options=pacsv.ReadOptions(block_size=1 << 24),
-                               convert_options=convert)
-    except pa.ArrowInvalid as exc:
-        if "conversion error to double" in str(exc) or "to double" in str(exc):
-            _raise_bad_scores_slow(csv_path, score_column)
-        if "invalid UTF8" in str(exc):
-            raise UserError(f"not UTF-8 text ({str(exc).splitlines()[0][:120]})", file=str(csv_path),
-                            field="inference.csv", fix="save the CSV as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)")
-        raise UserError(f"cannot parse CSV ({str(exc).splitlines()[0][:200]})", file=str(csv_path),
-                        field="inference.csv", fix="repair the CSV (one header, same column count per row)")
+    digest = hashlib.sha256()
+    with open(csv_path, "rb", buffering=0) as handle:
+        prefix = handle.read(_HEADER_PREFIX)
+        while b"\n" not in prefix and (more := handle.read(_HEADER_PREFIX)):
+            prefix += more  # a header line longer than the prefix
+        header = parse_header(prefix)
+        if not header:
+            raise UserError("empty CSV (no header, no rows)", file=str(csv_path), field="inference.csv",
+                            fix="rerun VCN inference; the file must hold a header and one row per sample")
+        score_column = choose_score_column(header, csv_path)
+        if score_column != "siamese_score":
+            log.info("%s: using '%s' as the score column (TAO Deploy / TensorRT CSV); results name it "
+                     "siamese_score as the container does", csv_path, score_column)
+        columns = [*ID_COLUMNS, score_column]
+        text_type = pa.string()
+        convert = pacsv.ConvertOptions(
+            include_columns=columns,
+            column_types={"input_path": pa.dictionary(pa.int32(), text_type), "object_name": text_type,
+                          "label": pa.dictionary(pa.int32(), text_type), score_column: pa.float64()},
+            strings_can_be_null=False)
+        stream = pa.PythonFile(_HashingReader(prefix, handle, digest), mode="r")
+        try:
+            table = pacsv.read_csv(stream, read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK),
+                                   convert_options=convert)
+        except pa.ArrowInvalid as exc:
+            if "conversion error to double" in str(exc) or "to double" in str(exc):
+                _raise_bad_scores_slow(csv_path, score_column)
+            if "invalid UTF8" in str(exc):
+                raise UserError(f"not UTF-8 text ({str(exc).splitlines()[0][:120]})", file=str(csv_path),
+                                field="inference.csv", fix="save the CSV as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)")
+            raise UserError(f"cannot parse CSV ({str(exc).splitlines()[0][:200]})", file=str(csv_path),
+                            field="inference.csv", fix="repair the CSV (one header, same column count per row)")
     table = table.rename_columns([c if c != score_column else "siamese_score" for c in table.column_names])
     table = table.select([*ID_COLUMNS, "siamese_score"])
     if table.num_rows == 0:
@@ -173,7 +195,33 @@ def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
             _raise_bad_rows(csv_path, column, empty, "empty", fix=f"fill in {column} for every row")
     for column in ID_COLUMNS:
         _refuse_oversized(table.column(column), csv_path, column)
-    return InferenceTable(csv_path, score_column, table)
+    return InferenceTable(csv_path, score_column, table, digest.hexdigest())
+
+
+class _HashingReader(io.RawIOBase):
+    """The file as pyarrow reads it, block by block: first the prefix already read for the
+    header, then the rest; every byte handed out also goes into the digest (hashlib releases
+    the GIL on large blocks, so hashing overlaps pyarrow's parsing threads)."""
+
+    def __init__(self, prefix: bytes, handle, digest):
+        self._prefix = memoryview(prefix)
+        self._handle = handle
+        self._digest = digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._prefix.nbytes:
+            n = min(len(view), self._prefix.nbytes)
+            view[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+        else:
+            n = self._handle.readinto(view) or 0
+        if n:
+            self._digest.update(view[:n])
+        return n
 
 
 MAX_FIELD_BYTES = 4096  # PATH_MAX: an input path, object name or label longer than that names no file
@@ -278,17 +326,41 @@ def dictionary_codes(column):
     return codes, [str(v) for v in chunks[0].dictionary.to_pylist()]
 
 
-def empty_text(column):
-    """Boolean numpy mask of empty values in a string or dictionary column."""
+def texts_at(column, rows) -> list[str]:
+    """Text of `rows` (numpy indices) of a string or dictionary column: only those rows are
+    taken and decoded, whatever the column's length (no pandas)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    indices = np.ascontiguousarray(rows, dtype=np.int64)
+    taken = pc.take(column, pa.Array.from_buffers(pa.int64(), len(indices), [None, pa.py_buffer(indices)]))
+    if pa.types.is_dictionary(taken.type):
+        taken = taken.cast(taken.type.value_type)
+    return [str(v) for v in taken.to_pylist()]
+
+
+def _empty_strings(chunk):
+    """Boolean mask of empty values of a plain string array (from its offsets)."""
     import numpy as np
 
-    codes, texts = dictionary_codes(column) if hasattr(column.type, "value_type") else (None, None)
-    if codes is not None:
-        return np.asarray([t == "" for t in texts], dtype=bool)[codes] if texts else np.zeros(0, dtype=bool)
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+    return np.diff(offsets) == 0
+
+
+def empty_text(column):
+    """Boolean numpy mask of empty values in a string or dictionary column (vectorised; a
+    dictionary's entries are tested once, then spread by the codes)."""
+    import numpy as np
+
     parts = []
     for chunk in _chunks(column):
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
-        parts.append(np.diff(offsets) == 0)
+        if hasattr(chunk.type, "value_type"):
+            dictionary = chunk.dictionary
+            empty = _empty_strings(dictionary) if len(dictionary) else np.zeros(0, dtype=bool)
+            parts.append(empty[_primitive(chunk.indices, np.int32, 0)])
+        else:
+            parts.append(_empty_strings(chunk))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 

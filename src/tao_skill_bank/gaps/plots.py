@@ -32,28 +32,43 @@ class Histogram:
 
 
 def score_range(scores_by_label: Mapping[str, Sequence[float]], threshold: float | None) -> tuple[float, float]:
-    values = [v for scores in scores_by_label.values() for v in scores]
+    import numpy as np
+
+    arrays = [np.asarray(scores, dtype=np.float64) for scores in scores_by_label.values()]
+    return _range([a for a in arrays if len(a)], threshold)
+
+
+def _range(arrays: list, threshold: float | None) -> tuple[float, float]:
+    """[low, high] over the scores and the threshold (vectorised min/max), widened when flat."""
+    values = [(float(a.min()), float(a.max())) for a in arrays]
     if threshold is not None:
-        values.append(threshold)
+        values.append((float(threshold), float(threshold)))
     if not values:
         return 0.0, 1.0
-    low, high = min(values), max(values)
+    low, high = min(v[0] for v in values), max(v[1] for v in values)
     if high - low < 1e-12:
         low, high = low - 0.5, high + 0.5
     return low, high
 
 
+def bin_index(scores, low: float, high: float, bins: int):
+    """Bin of each score over [low, high]; the top edge falls in the last bin (NumPy, per row)."""
+    import numpy as np
+
+    width = (high - low) / bins
+    index = ((np.asarray(scores, dtype=np.float64) - low) / width).astype(np.int64)  # truncates, as int()
+    return np.clip(index, 0, bins - 1)
+
+
 def score_histograms(scores_by_label: Mapping[str, Sequence[float]], low: float, high: float,
                      bins: int = 40) -> list[Histogram]:
     """Per-label bin counts over [low, high]; the top edge falls in the last bin."""
-    width = (high - low) / bins
+    import numpy as np
+
     out = []
     for label, scores in scores_by_label.items():
-        counts = [0] * bins
-        for value in scores:
-            index = min(bins - 1, max(0, int((value - low) / width)))
-            counts[index] += 1
-        out.append(Histogram(label=label, counts=counts, total=len(scores)))
+        counts = np.bincount(bin_index(scores, low, high, bins), minlength=bins)
+        out.append(Histogram(label=label, counts=[int(c) for c in counts], total=len(scores)))
     return out
 
 
@@ -80,6 +95,19 @@ def nice_ticks(low: float, high: float, target: int = 5) -> tuple[list[float], i
     return ticks, max(0, -int(exponent))
 
 
+def label_histograms(scores, label_ids, names: Sequence[str], low: float, high: float,
+                     bins: int = 40) -> list[Histogram]:
+    """The same counts from per-row arrays (label_ids index names): one bincount over all rows,
+    no per-label copies of the scores."""
+    import numpy as np
+
+    ids = np.asarray(label_ids, dtype=np.int64)
+    cells = np.bincount(ids * bins + bin_index(scores, low, high, bins), minlength=len(names) * bins)
+    totals = np.bincount(ids, minlength=len(names))
+    return [Histogram(label=str(name), counts=[int(c) for c in cells[i * bins:(i + 1) * bins]], total=int(totals[i]))
+            for i, name in enumerate(names)]
+
+
 def order_labels(labels: Sequence[str]) -> list[str]:
     """PASS first, then defects alphabetically — the same order in every plot."""
     return sorted(labels, key=lambda l: (not is_pass(l), l))
@@ -87,14 +115,32 @@ def order_labels(labels: Sequence[str]) -> list[str]:
 
 def draw_score_distribution(scores_by_label: Mapping[str, Sequence[float]], threshold: float | None,
                             path: str | Path, *, title: str = "siamese_score by label", bins: int = 40) -> Path:
+    labels = order_labels(list(scores_by_label))
+    ordered = {label: scores_by_label[label] for label in labels}
+    low, high = score_range(ordered, threshold)
+    return draw_histograms(score_histograms(ordered, low, high, bins), low, high, threshold, path, title=title,
+                           bins=bins)
+
+
+def draw_label_scores(scores, label_ids, names: Sequence[str], threshold: float | None, path: str | Path, *,
+                      title: str = "siamese_score by label", bins: int = 40) -> Path:
+    """The same picture from per-row arrays (every row's score and label id): O(rows) in NumPy."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=np.float64)
+    low, high = _range([scores] if len(scores) else [], threshold)
+    by_label = {h.label: h for h in label_histograms(scores, label_ids, names, low, high, bins)}
+    return draw_histograms([by_label[label] for label in order_labels(list(by_label))], low, high, threshold, path,
+                           title=title, bins=bins)
+
+
+def draw_histograms(histograms: Sequence[Histogram], low: float, high: float, threshold: float | None,
+                    path: str | Path, *, title: str = "siamese_score by label", bins: int = 40) -> Path:
+    """One panel per histogram (in the order given) on the shared [low, high] axis."""
     from PIL import Image, ImageDraw, ImageFont
 
     from tao_skill_bank.fsutil import atomic_write_with
 
-    labels = order_labels(list(scores_by_label))
-    ordered = {label: scores_by_label[label] for label in labels}
-    low, high = score_range(ordered, threshold)
-    histograms = score_histograms(ordered, low, high, bins)
     height = TITLE_HEIGHT + PANEL_HEIGHT * max(1, len(histograms)) + AXIS_HEIGHT
     image = Image.new("RGB", (MARGIN_LEFT + PANEL_WIDTH + MARGIN_RIGHT, height), "white")
     draw = ImageDraw.Draw(image)

@@ -101,12 +101,16 @@ class PathCheck:
                 "missing_examples": self.missing_examples}
 
 
+def sample_indices(n: int, limit: int = PATH_SAMPLE_ROWS) -> list[int]:
+    """Evenly spread row indices (first and last included) so one bad folder cannot hide."""
+    if n <= limit:
+        return list(range(n))
+    step = (n - 1) / (limit - 1)
+    return [round(i * step) for i in range(limit)]
+
+
 def sample_rows(rows: list[tuple[str, str]], limit: int = PATH_SAMPLE_ROWS) -> list[tuple[str, str]]:
-    """Evenly spread rows (first and last included) so one bad folder cannot hide."""
-    if len(rows) <= limit:
-        return list(rows)
-    step = (len(rows) - 1) / (limit - 1)
-    return [rows[round(i * step)] for i in range(limit)]
+    return [rows[i] for i in sample_indices(len(rows), limit)]
 
 
 def image_path(root: Path, input_path: str, object_name: str, lighting: str, image_ext: str) -> Path:
@@ -182,8 +186,12 @@ def candidate_roots(root: Path, exp_dir: Path) -> list[Path]:
     return seen
 
 
-def preflight_paths(frame, root: Path, exp_dir: Path, lightings: list[str], image_ext: str) -> PathCheck:
-    rows = sample_rows(list(zip(frame["input_path"].astype(str), frame["object_name"].astype(str))))
+def preflight_paths(table, root: Path, exp_dir: Path, lightings: list[str], image_ext: str) -> PathCheck:
+    """`table`: inference.csv as a pyarrow Table; only the sampled rows are ever turned into text."""
+    from tao_skill_bank.gaps.inputs import texts_at
+
+    picked = sample_indices(table.num_rows)
+    rows = list(zip(texts_at(table.column("input_path"), picked), texts_at(table.column("object_name"), picked)))
     check = check_image_paths(rows, root, lightings, image_ext)
     if check.resolved_rows == 0:
         problem, fix = diagnose_paths(rows, root, lightings, image_ext, candidate_roots(root, exp_dir))
@@ -262,9 +270,9 @@ def build_config(req: RunRequest, inference_dir: Path, train_config: Path, datas
 
 
 def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -> dict:
-    from tao_skill_bank.gaps.config import write_spec
-    from tao_skill_bank.gaps.inputs import read_inference_csv, read_train_config
+    from tao_skill_bank.gaps.artifacts import load_inputs
     from tao_skill_bank.gaps.backends import run_gap_analysis
+    from tao_skill_bank.gaps.config import write_spec
 
     exp_dir = Path(req.exp_dir).expanduser().resolve()
     if not exp_dir.is_dir():
@@ -279,12 +287,13 @@ def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -
     planned = custom_results_dir(Path(req.out), create=False) if req.out else \
         new_results_dir(exp_dir / "rca_results", now or datetime.now(), create=False)
     config = build_config(req, inference_dir, train_config, dataset_root, planned)  # validates the knobs
-    train = read_train_config(train_config)
-    frame, score_column = read_inference_csv(inference_dir)
-    path_check = preflight_paths(frame, dataset_root, exp_dir, list(train.lightings), train.image_ext)
+    inputs = load_inputs(config)  # inference.csv and the train YAML, read once for the whole run
+    train = inputs.train
+    path_check = preflight_paths(inputs.inference.table, dataset_root, exp_dir, list(train.lightings),
+                                 train.image_ext)
     if req.dry_run:
         outcome = run_gap_analysis(config, engine=req.engine, workspace=_workspace(req), dry_run=True,
-                                   bank=Path(bank) if bank else None)
+                                   bank=Path(bank) if bank else None, inputs=inputs)
         # `would_write`, never `results_dir`: nothing is created, and agents capture `results_dir:` lines.
         return {"dry_run": True, "would_write": str(planned), "engine": outcome.engine, "why": outcome.reason,
                 "command": outcome.command, "spec": config.as_dict(), "path_check": path_check.as_dict(),
@@ -297,19 +306,18 @@ def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -
     try:
         write_spec(config, results_dir / SPEC)
         outcome = run_gap_analysis(config, engine=req.engine, workspace=_workspace(req), dry_run=False,
-                                   bank=Path(bank) if bank else None, claim=False, complete=False)
-        plot = _draw_plot(frame, results_dir, score_column)
+                                   bank=Path(bank) if bank else None, claim=False, complete=False, inputs=inputs)
+        result = outcome.result
+        plot = _draw_plot(inputs.inference, result.threshold if result is not None else None, results_dir)
     except BaseException:
         lifecycle.release(held)
         _drop_if_only_spec(results_dir)
         raise
     lifecycle.mark_complete(results_dir, outcome.engine)  # last: only now may anything read the folder
-    from tao_skill_bank.gaps.summary import load_summary
-
-    facts = load_summary(results_dir) if holds_results(results_dir) else \
-        {"results_dir": str(results_dir), "status": "failed", "notes": [], "next": []}
+    facts = _summary(config, outcome, results_dir)
     facts.update({"engine": outcome.engine, "why": outcome.reason, "exit_code": outcome.exit_code,
-                  "command": outcome.command, "score_column": facts.get("score_column") or score_column,
+                  "command": outcome.command,
+                  "score_column": facts.get("score_column") or inputs.inference.score_column,
                   "path_check": path_check.as_dict(), "score_plot": plot, "spec": str(results_dir / SPEC)})
     if outcome.exit_code != 0 and not outcome.unreachable:
         facts["notes"].append(f"engine exited {outcome.exit_code}; see run_record.json and the log above, fix the "
@@ -331,19 +339,38 @@ def _drop_if_only_spec(results_dir: Path) -> None:
         pass
 
 
-def _draw_plot(frame, results_dir: Path, score_column: str) -> str | None:
-    """score_distribution.png from the full CSV; the threshold line when there is one."""
-    from tao_skill_bank.gaps.plots import draw_score_distribution
+def _summary(config, outcome, results_dir: Path) -> dict:
+    """The sanity facts: from the analysis in memory for what this process wrote (the local
+    engine), from the folder for what a container wrote."""
+    from tao_skill_bank.gaps.contract import PARQUET
+    from tao_skill_bank.gaps.results import ResultsFolder
+    from tao_skill_bank.gaps.summary import load_summary, summarize
 
-    threshold_file = results_dir / THRESHOLD
-    threshold = float(threshold_file.read_text().strip()) if threshold_file.is_file() else None
-    scores_by_label = {str(label): group.tolist()
-                       for label, group in frame.groupby(frame["label"].astype(str).str.strip().str.upper(),
-                                                         sort=False)["siamese_score"]}
+    result = outcome.result
+    if outcome.engine == "local" and result is not None and result.analysis is not None:
+        analysis = result.analysis
+        folder = ResultsFolder(
+            path=results_dir.resolve(), metrics=analysis.metrics,
+            threshold_text=str(float(analysis.threshold)) if THRESHOLD in result.written else None,
+            breakdown=analysis.breakdown, unreachable=analysis.unreachable_text, spec=config.as_dict(),
+            run_record={"engine": outcome.engine}, has_parquet=PARQUET in result.written)
+        return summarize(folder, analysis.gaps if folder.has_parquet else None)
+    if holds_results(results_dir):
+        return load_summary(results_dir)
+    return {"results_dir": str(results_dir), "status": "failed", "notes": [], "next": []}
+
+
+def _draw_plot(inference, threshold: float | None, results_dir: Path) -> str | None:
+    """score_distribution.png from the full CSV (every row, NumPy); the threshold line when there is one."""
+    from tao_skill_bank.gaps.artifacts import Labels
+    from tao_skill_bank.gaps.inputs import float_values
+    from tao_skill_bank.gaps.plots import draw_label_scores
+
+    labels = Labels.of(inference.table.column("label"))
     try:
         # The title names the CSV's own score column (output_score for a TAO Deploy CSV).
-        draw_score_distribution(scores_by_label, threshold, results_dir / SCORE_PLOT,
-                                title=f"{score_column} by label")
+        draw_label_scores(float_values(inference.table.column("siamese_score")), labels.ids, labels.names,
+                          threshold, results_dir / SCORE_PLOT, title=f"{inference.score_column} by label")
     except OSError as exc:  # a plot must never cost the analysis
         log.warning("score plot not written: %s", exc)
         return None

@@ -40,8 +40,19 @@ def label_counts(labels) -> dict[str, int]:
     return counts
 
 
+def parquet_facts(df) -> dict:
+    """Rows, columns and rows per label of kpi_gaps.parquet: a DataFrame read back from the
+    folder, or the pyarrow Table the engine just wrote (same facts, nothing re-read)."""
+    if hasattr(df, "column_names"):  # pyarrow.Table
+        columns, labels = list(df.column_names), df.column("label").to_pylist()
+    else:
+        columns, labels = [str(c) for c in df.columns], df["label"]
+    return {"rows": int(len(df)), "columns": columns, "label_counts": label_counts(labels)}
+
+
 def summarize(folder: ResultsFolder, df=None) -> dict:
-    """The sanity facts of a results folder (pure over what read_results loaded)."""
+    """The sanity facts of a results folder (pure over what read_results loaded, or what the
+    engine holds in memory)."""
     metrics = folder.metrics or {}
     breakdown = parse_breakdown(folder.breakdown)
     out_q = shlex.quote(str(folder.path))
@@ -65,8 +76,7 @@ def summarize(folder: ResultsFolder, df=None) -> dict:
         "notes": [],
     }
     if df is not None:
-        facts["parquet"] = {"rows": int(len(df)), "columns": [str(c) for c in df.columns],
-                            "label_counts": label_counts(df["label"])}
+        facts["parquet"] = parquet_facts(df)
     if folder.is_unreachable:
         facts["next"] = [f"tao-skills gaps report {out_q}"]
         facts["notes"].append("KPI unreachable: skip the spot check, write the abridged report, "
