@@ -60,3 +60,21 @@ def test_axis_ticks_are_round_numbers_inside_the_range(low, high):
     assert mantissa in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5))
     for tick in ticks:  # the label shows the tick exactly
         assert float(f"{tick:.{decimals}f}") == pytest.approx(tick, rel=1e-12, abs=1e-15)
+
+
+def test_per_row_histograms_equal_the_per_label_ones_and_the_picture_is_the_same(tmp_path):
+    import numpy as np
+
+    from tao_skill_bank.gaps.plots import draw_label_scores, label_histograms
+
+    rng = np.random.default_rng(3)
+    names = ["PASS", "SCRATCH", "MISSING"]
+    ids = rng.integers(0, 3, 5000)
+    scores = np.round(rng.random(5000), 2)          # ties on bin edges
+    scores[:3] = [0.0, 1.0, 0.5]
+    by_label = {name: scores[ids == i].tolist() for i, name in enumerate(names)}
+    low, high = score_range(by_label, 0.37)
+    assert label_histograms(scores, ids, names, low, high, 40) == score_histograms(by_label, low, high, 40)
+    draw_score_distribution(by_label, 0.37, tmp_path / "lists.png")
+    draw_label_scores(scores, ids, names, 0.37, tmp_path / "rows.png")
+    assert (tmp_path / "lists.png").read_bytes() == (tmp_path / "rows.png").read_bytes()

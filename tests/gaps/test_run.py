@@ -274,3 +274,30 @@ def test_nan_scores_stop_the_run_before_any_folder_exists(tmp_path):
     result = run_cli("gaps", "run", "--exp-dir", exp, "--dataset-root", exp / "images", "--engine", "local")
     assert_one_line_error(result, "siamese_score", "CSV lines 4")
     assert not (exp / "rca_results").exists()
+
+
+def test_a_run_opens_inference_csv_and_the_train_yaml_once(small_exp, tmp_path, monkeypatch):
+    import builtins
+    import hashlib
+    import io
+    import json
+
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        opened.append(Path(file).name if isinstance(file, (str, Path)) else None)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(io, "open", counting_open)
+    out = tmp_path / "out"
+    result = run_cli("gaps", "run", "--exp-dir", small_exp, "--dataset-root", small_exp / "images",
+                     "--engine", "local", "--out", out)
+    assert result.code == 0, result.stderr
+    assert opened.count("inference.csv") == 1 and opened.count("train.yaml") == 1
+    for name in ("threshold.txt", "metrics.json", "kpi_gaps.parquet"):  # written, never read back
+        assert opened.count(name) == 0, (name, opened)
+    record = json.loads((out / "run_record.json").read_text())
+    csv_bytes = (small_exp / "inference" / "latest" / "inference.csv").read_bytes()
+    assert record["inference_csv"]["sha256"] == hashlib.sha256(csv_bytes).hexdigest()
