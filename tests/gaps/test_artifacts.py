@@ -185,3 +185,26 @@ def test_metrics_json_is_finite_and_schema_rejects_missing_keys(experiment):
     broken = {k: v for k, v in metrics.items() if k != "confusion"}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(SCHEMA).validate(broken)
+
+
+def test_completion_after_the_container_reuses_the_analysis_made_before_it(experiment, monkeypatch):
+    config = _config(experiment)
+    prepared = artifacts.compute(config, "docker")
+
+    def no_second_read(*_):
+        raise AssertionError("inference.csv read a second time")
+
+    monkeypatch.setattr(artifacts, "read_inference_table", no_second_read)
+    monkeypatch.setattr(artifacts, "read_train_config", no_second_read)
+    folder = experiment.results_dir
+    folder.mkdir(parents=True)
+    (folder / "threshold.txt").write_text(str(prepared.threshold))      # the container agreed
+    same = artifacts.complete_artifacts(config, "docker", prepared=prepared)
+    assert same.analysis is prepared and same.metrics["threshold"] == prepared.threshold
+
+    other = experiment.root / "other"
+    other.mkdir()
+    (other / "threshold.txt").write_text("0.4321")                       # it did not: recompute, no re-read
+    config.results_dir = str(other)
+    moved = artifacts.complete_artifacts(config, "docker", prepared=prepared)
+    assert moved.metrics["threshold"] == 0.4321 and moved.analysis.inference is prepared.inference

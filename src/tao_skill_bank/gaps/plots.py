@@ -1,8 +1,9 @@
 """Plots people look at before they read the report, drawn with Pillow only.
 
-`score_histograms` is pure (numbers in, bin counts out); `draw_score_distribution` renders one
-panel per label on a shared score axis with the decision threshold as a red line, and writes the
-PNG atomically.
+`score_histograms` / `label_histograms` are pure (numbers in, bin counts out, NumPy per row);
+`draw_score_distribution` (scores per label) and `draw_label_scores` (per-row arrays, what `gaps run`
+uses on the whole CSV) render one panel per label on a shared score axis with the decision
+threshold as a red line, and write the PNG atomically.
 """
 
 from __future__ import annotations
