@@ -160,8 +160,8 @@ def test_the_score_plot_title_names_the_column_the_csv_holds(job, tmp_path, monk
     from tao_skill_bank.gaps.run import RunRequest, run
 
     titles = []
-    real = plots.draw_score_distribution
-    monkeypatch.setattr(plots, "draw_score_distribution",
+    real = plots.draw_histograms  # every score plot is drawn by it
+    monkeypatch.setattr(plots, "draw_histograms",
                         lambda *a, **k: (titles.append(k.get("title")), real(*a, **k))[1])
     facts = run(RunRequest(exp_dir=str(job["dir"]), inference_dir=str(job["csv"].parent),
                            train_config=str(write_bridge(job["dir"])), dataset_root=str(job["images"]),
