@@ -26,6 +26,7 @@ RESULTS_BLOCKS = ("train", "evaluate", "inference", "export", "gen_trt_engine")
 class RuleContext:
     action: str
     image: str                       # PYT or DEPLOY
+    spec: dict | None = None         # the spec as written (what the PyTorch launcher reads before the merge)
 
 
 Rule = Callable[[RuleContext, dict], list[SpecIssue]]
@@ -70,6 +71,8 @@ def lightings(cfg: dict) -> int:
 
 def num_input_matches_lightings(ctx: RuleContext, cfg: dict) -> list[SpecIssue]:
     """The model stacks dataset.num_input images per sample; the loaders give one per lighting."""
+    if ctx.action not in READS_IMAGES.get(ctx.image, ()):
+        return []
     num_input = _int(_get(cfg, "dataset.num_input"))
     count = lightings(cfg)
     if num_input is None or num_input == count:
@@ -125,6 +128,90 @@ def results_dir_set(ctx: RuleContext, cfg: dict) -> list[SpecIssue]:
                       "JOB_DIR (a new folder), or --set results_dir=/path/to/job")]
 
 
+def layers_precision_pairs(ctx: RuleContext, cfg: dict) -> list[SpecIssue]:
+    """TAO Deploy gen_trt_engine splits each layers_precision entry at its last ':' and raises
+    IndexError for an entry without one."""
+    if (ctx.image, ctx.action) != (DEPLOY, "gen_trt_engine"):
+        return []
+    entries = _get(cfg, "gen_trt_engine.tensorrt.layers_precision")
+    bad = [e for e in entries if ":" not in str(e)] if isinstance(entries, list) else []
+    if not bad:
+        return []
+    return [SpecIssue("gen_trt_engine.tensorrt.layers_precision", "entries 'layer_name:precision'", repr(bad),
+                      "the engine build stops with IndexError on an entry without ':' — write e.g. "
+                      "['/backbone/conv1:fp32'], or [] to keep one precision")]
+
+
+def launcher_gpu_fields(ctx: RuleContext, cfg: dict) -> list[SpecIssue]:
+    """The PyTorch launcher reads `<action>.num_gpus` and `<action>.gpu_ids` from the spec file with
+    plain YAML before any merge: a quoted number for num_gpus makes `max(num_gpus, len(gpu_ids))`
+    a TypeError, and quoted ids end up in TAO_VISIBLE_DEVICES ("'0'"), which int() cannot read."""
+    if ctx.image != PYT or ctx.action not in ("train", "evaluate", "inference") or not isinstance(ctx.spec, dict):
+        return []
+    block = ctx.spec.get(ctx.action)
+    if not isinstance(block, dict):
+        return []
+    issues = []
+    num_gpus = block.get("num_gpus", 1)
+    if isinstance(num_gpus, str):
+        issues.append(SpecIssue(f"{ctx.action}.num_gpus", "an unquoted integer", repr(num_gpus),
+                                "the PyTorch launcher reads this field from the file as written and fails on "
+                                f"text (TypeError) — write {ctx.action}.num_gpus={num_gpus.strip() or 1} without quotes"))
+    ids = block.get("gpu_ids", [0])
+    if isinstance(ids, list) and any(isinstance(i, str) for i in ids):
+        fixed = [i.strip() if isinstance(i, str) else i for i in ids]
+        issues.append(SpecIssue(f"{ctx.action}.gpu_ids", "a list of unquoted integers", repr(ids),
+                                "the launcher passes the ids as written to TAO_VISIBLE_DEVICES, and quoted ids "
+                                f"cannot be read back — write {ctx.action}.gpu_ids=[{', '.join(map(str, fixed))}]"))
+    return issues
+
+
+def tensorboard_frequency_within_epochs(ctx: RuleContext, cfg: dict) -> list[SpecIssue]:
+    """With train.tensorboard.enabled the PyTorch train script asserts
+    infrequent_logging_frequency <= num_epochs."""
+    if (ctx.image, ctx.action) != (PYT, "train") or _get(cfg, "train.tensorboard.enabled") is not True:
+        return []
+    frequency = _int(_get(cfg, "train.tensorboard.infrequent_logging_frequency"))
+    epochs = _int(_get(cfg, "train.num_epochs"))
+    if frequency is None or epochs is None or max(0, frequency) <= epochs:
+        return []
+    return [SpecIssue("train.tensorboard.infrequent_logging_frequency", f"<= train.num_epochs ({epochs})", str(frequency),
+                      "train stops with an AssertionError at start when TensorBoard is on — set "
+                      f"train.tensorboard.infrequent_logging_frequency={epochs} or lower")]
+
+
+def resume_checkpoint_format(ctx: RuleContext, cfg: dict) -> list[SpecIssue]:
+    """PyTorch train resumes only from a .pth or .tlt file (ValueError otherwise)."""
+    if (ctx.image, ctx.action) != (PYT, "train"):
+        return []
+    path = _get(cfg, "train.resume_training_checkpoint_path")
+    if not path or not isinstance(path, str) or path.endswith((".pth", ".tlt")) or path == "???":
+        return []
+    return [SpecIssue("train.resume_training_checkpoint_path", "a .pth (or .tlt) checkpoint file", repr(path),
+                      "train raises 'Resume checkpoint has an invalid file format' — point it at a "
+                      "model_epoch_*.pth file (`tao-skills checkpoint resolve JOB --select latest`) or remove it")]
+
+
+def grid_concat_has_its_map(ctx: RuleContext, cfg: dict) -> list[SpecIssue]:
+    """concat_type grid with an even num_input tiles the images by dataset.grid_map {x, y}: both
+    loaders index grid_map['x'] (TypeError when null) and take x*y images (IndexError past the
+    images a sample has)."""
+    if ctx.action not in READS_IMAGES.get(ctx.image, ()) or _get(cfg, "dataset.concat_type") != "grid":
+        return []
+    num_input = _int(_get(cfg, "dataset.num_input"))
+    if num_input is None or num_input % 2:
+        return []
+    grid = _get(cfg, "dataset.grid_map")
+    x = _int(grid.get("x")) if isinstance(grid, dict) else None
+    y = _int(grid.get("y")) if isinstance(grid, dict) else None
+    images = lightings(cfg)
+    if x is not None and y is not None and x * y <= images:
+        return []
+    return [SpecIssue("dataset.grid_map", f"{{x: X, y: Y}} with X*Y = {images} (images per sample)", repr(grid),
+                      "the grid loaders fail without a grid_map or with more cells than images — set "
+                      f"dataset.grid_map={{x: 2, y: {max(1, images // 2)}}}, or dataset.concat_type=linear")]
+
+
 def _truthy(value: Any) -> bool:
     return value is not _ABSENT and bool(value)
 
@@ -135,6 +222,11 @@ RUNTIME_RULES: list[Rule] = [
     image_ext_has_its_dot,
     train_batch_above_one,
     results_dir_set,
+    layers_precision_pairs,
+    launcher_gpu_fields,
+    tensorboard_frequency_within_epochs,
+    resume_checkpoint_format,
+    grid_concat_has_its_map,
 ]
 
 
