@@ -20,6 +20,20 @@ def _release() -> str:
     return str(yaml.safe_load((REPO_ROOT / "versions.yaml").read_text(encoding="utf-8"))["tao_version"])
 
 
+def dict_with(base: dict, **dotted) -> dict:
+    """A deep copy of `base` with `a__b__c=value` keys set (double underscores separate levels)."""
+    import copy
+
+    out = copy.deepcopy(base)
+    for key, value in dotted.items():
+        node = out
+        *parents, leaf = key.split("__")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
 # The one TAO release of the checkout (versions.yaml `tao_version`): image tags start with it.
 RELEASE = _release()
 
@@ -215,11 +229,16 @@ def make_oi_split(root: Path, name: str, wrapper: bool = True) -> tuple[Path, Pa
     """A fake extracted OI split: dataset.csv + images (inside an images/images wrapper if asked)."""
     split = root / name
     images = split / "images" / "images" if wrapper else split / "images"
+    # 10 rows, both classes: enough for the template's batch of 8 and the train sampler (which
+    # divides by the number of defect rows) — spec validation refuses smaller local splits.
+    labels = ["PASS"] * 7 + ["bridge", "missing", "short"]
     for folder in ("golden", "boardA"):
         (images / folder).mkdir(parents=True)
-        for light in ("LowAngleLight", "SolderLight", "UniformLight", "WhiteLight"):
-            (images / folder / f"C1_{light}.jpg").write_bytes(b"jpg")
-    (split / "dataset.csv").write_text("input_path,golden_path,object_name,label\nboardA,golden,C1,PASS\n")
+        for index in range(len(labels)):
+            for light in ("LowAngleLight", "SolderLight", "UniformLight", "WhiteLight"):
+                (images / folder / f"C{index + 1}_{light}.jpg").write_bytes(b"jpg")
+    rows = "".join(f"boardA,golden,C{i + 1},{label}\n" for i, label in enumerate(labels))
+    (split / "dataset.csv").write_text("input_path,golden_path,object_name,label\n" + rows)
     return split, images
 
 

@@ -257,3 +257,14 @@ def test_check_requires_the_release(release_bank):
     path = release_bank / "versions.yaml"
     path.write_text("\n".join(l for l in path.read_text().splitlines() if not l.startswith("tao_version")) + "\n")
     assert any("tao_version" in f["problem"] for f in _findings(release_bank))
+
+
+def test_the_automl_runner_is_pinned_separately_and_its_oracle_reads_the_pin(release_bank):
+    from oi import automl_oracle
+
+    data = versions.load_versions(REPO_ROOT)
+    assert automl_oracle.oracle_steps()[0][1] == _pin("nvidia-tao-automl", data["automl"]["nvidia_tao_automl"])
+    (release_bank / "docs").mkdir()
+    (release_bank / "docs" / "x.md").write_text(f"pip install {_pin('nvidia-tao-automl', OTHER)}\n")
+    (finding,) = _findings(release_bank)
+    assert finding["file"] == "docs/x.md" and "automl.nvidia_tao_automl" in finding["problem"]

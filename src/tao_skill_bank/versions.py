@@ -35,6 +35,8 @@ WHEEL_PIN_RE = re.compile(r"\b(nvidia-tao-(?:core|deploy|ds))==([0-9][0-9A-Za-z.
 # benchmarks, CI, and the test files that build oracle venvs (they call ensure_venv).
 PIN_SCANNED_FOLDERS = ("src", "benchmarks", ".ci")
 ORACLE_RECIPE_MARK = "ensure_venv("
+# Pins of the AutoML runner packages: they must match the separate `automl:` pins.
+AUTOML_PIN_RE = re.compile(r"\b(nvidia-tao-(automl|sdk))==([0-9][0-9A-Za-z.]*)")
 # Generated files that name the wheel release they came from.
 MANIFEST_GLOB = "skills/*/schemas/manifest.json"
 TEMPLATE_SOURCE_RE = re.compile(r"from the (nvidia-tao-(?:core|deploy)) ([0-9][0-9A-Za-z.]*) ")
@@ -168,6 +170,7 @@ def release_mismatches(bank_root: Path, versions: dict) -> list[tuple[str, int, 
                 out.append((str(template.relative_to(bank_root)), 2,
                             f"generated from {match.group(1)} {match.group(2)}, not release {release}",
                             "run `tao-skills schemas regenerate` (maintainers)"))
+    automl = versions.get("automl") if isinstance(versions.get("automl"), dict) else {}
     for path in _pin_scanned_files(bank_root):
         text = path.read_text(encoding="utf-8", errors="replace")
         for number, line in enumerate(text.splitlines(), 1):
@@ -176,6 +179,12 @@ def release_mismatches(bank_root: Path, versions: dict) -> list[tuple[str, int, 
                     out.append((str(path.relative_to(bank_root)), number,
                                 f"'{match.group(0)}' pins another release than {RELEASE_KEY} {release}",
                                 "derive the pin with versions.release_wheel(...) instead of writing it"))
+            for match in AUTOML_PIN_RE.finditer(line):
+                key = f"nvidia_tao_{match.group(2)}"
+                if key in automl and match.group(3) != str(automl[key]):
+                    out.append((str(path.relative_to(bank_root)), number,
+                                f"'{match.group(0)}' disagrees with automl.{key} = {automl[key]}",
+                                f"read the pin from versions.yaml automl.{key}"))
     return out
 
 

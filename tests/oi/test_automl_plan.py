@@ -57,7 +57,8 @@ def test_ready_plan_has_what_the_runner_reads(ws):
     (["--platform", "virtualenv"], "python_script"),
     (["--platform", "slurm"], "local paths do not reach slurm"),
     (["--max-trials", "0"], "--max-trials must be at least 1"),
-    (["--set", "train.num_epochs=2", "--set", "train.validation_interval=5"], "validation_interval 5 > train.num_epochs 2"),
+    # spec validation's runtime rule (train asserts validation_interval <= num_epochs at start)
+    (["--set", "train.num_epochs=2", "--set", "train.validation_interval=5"], "train.validation_interval: expected <= train.num_epochs (2)"),
     (["--algorithm", "asha", "--set", "train.validation_interval=2"], "every rung"),
 ])
 def test_blocking_issues_instead_of_a_plan_that_fails_later(ws, extra, needle):

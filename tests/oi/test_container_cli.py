@@ -166,7 +166,8 @@ def test_real_skill_spec_is_validated_before_docker(setup, bank_root, tmp_path):
     for split in ("train", "eval"):
         (ws / split / "images" / "golden").mkdir(parents=True)
         (ws / split / "images" / "boardA").mkdir()
-        (ws / split / "dataset.csv").write_text("input_path,golden_path,object_name,label\nboardA,golden,R1,PASS\n")
+        (ws / split / "dataset.csv").write_text("input_path,golden_path,object_name,label\n"
+                                                "boardA,golden,R1,PASS\nboardA,golden,R2,PASS\nboardA,golden,R3,short\n")
     spec = build_spec(bank_root / "skills" / OI_SKILL, "train",
                       data={"train_data": str(ws / "train"), "eval_data": str(ws / "eval")},
                       overrides={"dataset.batch_size": 2}, parent_job=None, job_dir=ws / "jobs" / "t1")

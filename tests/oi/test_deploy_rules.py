@@ -6,6 +6,8 @@ import copy
 
 import pytest
 
+from support import dict_with
+
 from tao_skill_bank.oi import deploy_rules
 from tao_skill_bank.oi.deploy_rules import (DEPLOY_RULES, DEPLOY_SKILL, check_batch_in_profile,
                                             check_batch_profile, check_data_type,
@@ -27,14 +29,7 @@ BASE = {
 
 
 def spec_with(**dotted):
-    spec = copy.deepcopy(BASE)
-    for key, value in dotted.items():
-        node = spec
-        *parents, leaf = key.split("__")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return spec
+    return dict_with(BASE, **dotted)
 
 
 def run_all(action, spec):

@@ -3,7 +3,7 @@ combination next to the one that runs (docs/spec-rules.md lists the TAO source o
 
 import pytest
 
-from support import REPO_ROOT
+from support import REPO_ROOT, dict_with
 from tao_skill_bank.oi import runtime_rules
 from tao_skill_bank.oi.experiment_config import load_config_tree, merged_config
 from tao_skill_bank.oi.runtime_rules import DEPLOY, PYT, RuleContext, SplitSize, split_rules
@@ -20,16 +20,7 @@ def issues(spec, action="train", image=PYT):
 
 
 def with_(**dotted):
-    import copy
-
-    spec = copy.deepcopy(GOOD)
-    for key, value in dotted.items():
-        node = spec
-        *parents, leaf = key.split("__")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return spec
+    return dict_with(GOOD, **dotted)
 
 
 def test_the_good_spec_passes_every_action():
@@ -140,3 +131,8 @@ def test_grid_concat_needs_a_grid_map_that_fits():
         == ["dataset.grid_map"]
     assert issues(with_(dataset__concat_type="grid", dataset__grid_map={"x": 2, "y": 2})) == []
     assert issues(with_(dataset__concat_type="linear", dataset__grid_map=None)) == []
+
+
+def test_checkpoint_interval_in_steps_is_not_bounded_by_epochs():
+    spec = with_(train__checkpoint_interval=500, train__checkpoint_interval_unit="step")
+    assert issues(spec) == []

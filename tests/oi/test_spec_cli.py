@@ -13,7 +13,8 @@ def _split(root, name):
     for folder in ("golden", "boardA"):
         (images / folder).mkdir(parents=True)
         (images / folder / "C1_WhiteLight.jpg").write_bytes(b"jpg")
-    (root / name / "dataset.csv").write_text("input_path,golden_path,object_name,label\nboardA,golden,C1,PASS\n")
+    rows = "boardA,golden,C1,PASS\nboardA,golden,C1,PASS\nboardA,golden,C1,bridge\n"   # both classes, 3 rows
+    (root / name / "dataset.csv").write_text("input_path,golden_path,object_name,label\n" + rows)
     return root / name
 
 
@@ -30,18 +31,32 @@ def test_validate_template_mode_passes_and_submit_mode_lists_placeholders():
 
 def test_validate_text_output_is_one_line_per_issue(tmp_path):
     spec = yaml.safe_load((TEMPLATES / "spec_template_train.yaml").read_text())
-    spec["dataset"]["batch_size"] = 1
+    spec["dataset"]["image_width"] = 128.0
     spec["dataset"]["input_map"] = ["LowAngleLight", "SolderLight"]
-    spec["model"]["margin"] = 0.1
+    spec["model"]["margin"] = 0.1                 # outside the AutoML search range: TAO runs with it
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))
     result = run_cli("spec", "validate", path, "--skill", SKILL, "--action", "train", "--mode", "template")
     assert result.code == 3
     lines = result.stdout.splitlines()
-    assert any(l.startswith("dataset.batch_size: expected an integer >= 2, got 1") for l in lines)
-    assert any(l.startswith("dataset.input_map: expected object") for l in lines)
-    assert any(l.startswith("model.margin: expected number >= 1.0, got number 0.1") for l in lines)
-    assert lines[-1].endswith("3 issue(s)")
+    assert any(l.startswith("dataset.image_width: expected an integer, got number 128.0") for l in lines)
+    assert any(l.startswith("dataset.input_map: expected a mapping of str to int") for l in lines)
+    assert not any(l.startswith("model.margin") for l in lines)
+    assert lines[-1].endswith("2 issue(s)")
+
+
+def test_validate_submit_mode_reports_runtime_failures(tmp_path):
+    spec = yaml.safe_load((TEMPLATES / "spec_template_train.yaml").read_text())
+    spec["dataset"]["batch_size"] = 1
+    spec["train"]["checkpoint_interval"] = 20
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = run_cli("spec", "validate", path, "--skill", SKILL, "--action", "train", "--json")
+    assert result.code == 3
+    issues = {i["path"]: i for i in result.json()["issues"]}
+    assert issues["dataset.batch_size"]["expected"] == "an integer >= 2"
+    assert "AssertionError" in issues["train.checkpoint_interval"]["message"]
+    assert "--job-dir" in issues["results_dir"]["message"]
 
 
 def test_validate_bad_input_is_one_line(tmp_path):
@@ -59,7 +74,7 @@ def test_build_writes_a_valid_spec_and_refuses_to_overwrite(tmp_path):
     train, val = _split(tmp_path, "train"), _split(tmp_path, "val")
     out = tmp_path / "specs" / "train.yaml"
     args = ["spec", "build", "--skill", SKILL, "--action", "train", "--train-data", train, "--eval-data", val,
-            "--set", "train.num_epochs=2", "--set", "dataset.batch_size=2", "-o", out]
+            "--set", "train.num_epochs=2", "--set", "dataset.batch_size=2", "--job-dir", tmp_path / "job", "-o", out]
     result = run_cli(*args, "--json")
     assert result.code == 0, result.stderr
     report = result.json()
@@ -87,11 +102,12 @@ def test_build_refusals_write_nothing(tmp_path):
 
 
 def test_build_json_error_carries_the_issues(tmp_path):
-    result = run_cli("spec", "build", "--skill", SKILL, "--action", "export", "--set", "export.opset_version=0",
+    result = run_cli("spec", "build", "--skill", SKILL, "--action", "export", "--set", "export.opset_version=1.5",
                      "--set", "export.checkpoint=/m.pth", "--set", "export.onnx_file=/o.onnx", "-o", tmp_path / "s.yaml", "--json")
     assert result.code == 3
     issues = result.json()["issues"]
-    assert [i["path"] for i in issues] == ["export.opset_version"] and issues[0]["expected"] == "integer >= 1"
+    assert [i["path"] for i in issues] == ["export.opset_version", "results_dir"]
+    assert issues[0]["expected"] == "an integer" and issues[0]["got"] == "number 1.5"
 
 
 def test_set_values_and_keys_are_bounded_and_never_interpolated(tmp_path):

@@ -114,7 +114,9 @@ def _split(root: Path) -> None:
     for folder in ("golden", "b1"):
         (images / folder).mkdir(parents=True)
         (images / folder / "C1_WhiteLight.jpg").write_bytes(b"x")
-    (root / "dataset.csv").write_text("input_path,golden_path,object_name,label\nb1,golden,C1,PASS\n")
+    # enough rows for the template's batch of 8, both classes (the train sampler needs defects)
+    rows = "".join(f"b1,golden,C1,{'PASS' if i % 3 else 'bridge'}\n" for i in range(9))
+    (root / "dataset.csv").write_text("input_path,golden_path,object_name,label\n" + rows)
 
 
 def _shim_env(tmp_path: Path) -> dict:
@@ -188,6 +190,6 @@ def test_a_copied_skill_folder_builds_specs_by_path(tmp_path):
     shutil.copytree(SKILL_DIR, copy)
     out = tmp_path / "spec.yaml"
     result = run_cli("spec", "build", "--skill", copy, "--action", "inference", "--infer-data", "s3://b/infer",
-                     "--set", "inference.checkpoint=/ws/m.pth", "-o", out, "--json")
+                     "--set", "inference.checkpoint=/ws/m.pth", "--job-dir", tmp_path / "job", "-o", out, "--json")
     assert result.code == 0, result.stderr
     assert yaml.safe_load(out.read_text())["dataset"]["infer_dataset"]["csv_path"] == "s3://b/infer/dataset.csv"

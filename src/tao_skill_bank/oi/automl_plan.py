@@ -149,8 +149,9 @@ def build_plan(skill_dir: Path, *, train_data: str | None, eval_data: str | None
     base_spec: dict = {}
     if info.automl_enabled and not missing:
         try:
+            # The runner fills results_dir per trial (platform parameter); validate with a stand-in.
             build = build_spec_report(skill_dir, TRAIN_ACTION, data={k: v for k, v in data.items() if v},
-                                      overrides=overrides)
+                                      overrides={"results_dir": str(automl_dir / "results"), **overrides})
             base_spec = build.spec
             local_sources = {s for s, v in data.items() if v and not _uri(v)}
             for ds in act.data_sources:

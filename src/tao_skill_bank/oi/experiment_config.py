@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from tao_skill_bank.errors import UserError
-from tao_skill_bank.oi.jsonschema_translate import PLACEHOLDER
+from tao_skill_bank.oi.specdoc import PLACEHOLDER, SpecIssue, describe_value
 
 CONFIG_FILE = "schemas/experiment_config.json"
 SCALARS = ("int", "float", "bool", "str")
@@ -191,12 +191,10 @@ def is_interpolation(value: Any) -> bool:
 
 # ---------------------------------------------------------------- issues
 
-def merge_issues(spec: Any, tree: dict) -> list:
+def merge_issues(spec: Any, tree: dict) -> list[SpecIssue]:
     """Every place where the container's merge would refuse the spec (SpecIssue list)."""
-    issues: list = []
+    issues: list[SpecIssue] = []
     if not isinstance(spec, dict):
-        from tao_skill_bank.oi.specdoc import SpecIssue, describe_value
-
         return [SpecIssue("(root)", "a mapping", describe_value(spec), "a spec is a YAML mapping of sections")]
     _check_struct(spec, tree, "", issues)
     return issues
@@ -251,17 +249,15 @@ def _check_item(item: Any, kind: str | None, path: str, issues: list) -> None:
 
 
 def _check_struct(value: dict, node: dict, prefix: str, issues: list) -> None:
-    import difflib
+    from tao_skill_bank.suggest import did_you_mean
 
     fields = node.get("fields") or {}
     for key, item in value.items():
         path = f"{prefix}{key}"
         if key not in fields:
-            near = difflib.get_close_matches(str(key), list(fields), n=1)
+            near = did_you_mean(str(key), list(fields), limit=1)
             hint = f"did you mean '{near[0]}'?" if near else f"valid keys here: {', '.join(list(fields)[:12])}"
             where = prefix.rstrip(".") or "the spec"
-            from tao_skill_bank.oi.specdoc import SpecIssue
-
             issues.append(SpecIssue(path, f"a key of {where}", "unknown key",
                                     f"the container refuses keys its config does not have — {hint}"))
             continue
@@ -296,6 +292,4 @@ def _render(value: Any) -> str:
 
 
 def _issue(issues: list, path: str, expected: str, value: Any, message: str) -> None:
-    from tao_skill_bank.oi.specdoc import SpecIssue, describe_value
-
     issues.append(SpecIssue(path, expected, describe_value(value), message))

@@ -24,18 +24,10 @@ def _lookup(spec: Any, dotted: str) -> Any:
     return get_dotted(spec, dotted, _ABSENT) if isinstance(spec, dict) else _ABSENT
 
 
-def train_batch_size_above_one(action: str, spec: dict) -> list[SpecIssue]:
-    """The optical inspection train dataloader asserts batch_size > 1 (pairs are split per batch)."""
-    value = _lookup(spec, "dataset.batch_size")
-    if action != "train" or value != 1 or isinstance(value, bool):
-        return []
-    return [SpecIssue("dataset.batch_size", "an integer >= 2", "1",
-                      "the optical inspection train dataloader asserts on batch size 1 and the job dies "
-                      "at the first step — use 8 (template default) or 2 for a smoke run")]
-
-
 def gpu_ids_match_num_gpus(action: str, spec: dict) -> list[SpecIssue]:
-    """`<block>.gpu_ids` must list exactly `<block>.num_gpus` devices."""
+    """`<block>.gpu_ids` must list exactly `<block>.num_gpus` devices. Deliberately stricter than TAO:
+    its launcher only warns and runs on range(max(num_gpus, len(gpu_ids))), GPUs nobody asked for
+    (docs/spec-rules.md). Train batch 1 and the other runtime failures are oi/runtime_rules.py."""
     if action not in MULTI_GPU_BLOCKS:
         return []
     num_gpus = _lookup(spec, f"{action}.num_gpus")
@@ -45,7 +37,8 @@ def gpu_ids_match_num_gpus(action: str, spec: dict) -> list[SpecIssue]:
     if len(gpu_ids) == num_gpus:
         return []
     return [SpecIssue(f"{action}.gpu_ids", f"{num_gpus} GPU id(s) ({action}.num_gpus)", repr(gpu_ids),
-                      f"Lightning starts one process per id — make {action}.gpu_ids list {num_gpus} "
+                      f"TAO's launcher would silently run on GPUs {list(range(max(num_gpus, len(gpu_ids))))} — "
+                      f"make {action}.gpu_ids list {num_gpus} "
                       f"id(s), e.g. {list(range(num_gpus))}, or change {action}.num_gpus")]
 
 
@@ -66,7 +59,7 @@ def local_images_dir_is_a_folder(action: str, spec: dict) -> list[SpecIssue]:
 
 
 RULES: dict[str, list[Rule]] = {
-    TRAIN_SKILL: [train_batch_size_above_one, gpu_ids_match_num_gpus, local_images_dir_is_a_folder],
+    TRAIN_SKILL: [gpu_ids_match_num_gpus, local_images_dir_is_a_folder],
 }
 
 # (skill, module, attribute holding the rule list): loaded into RULES on first use.

@@ -18,6 +18,10 @@ PYT = "pyt"          # the PyTorch image (train skill)
 DEPLOY = "deploy"    # the TAO Deploy image (deploy skill)
 # Actions that open dataset images, per image.
 READS_IMAGES = {PYT: ("train", "evaluate", "inference"), DEPLOY: ("evaluate", "inference")}
+# The dataset splits each PyTorch action loads (the Lightning data module: fit = train +
+# validation, test = test, predict = infer); their local CSVs are counted for the split rules.
+READ_SPLITS = {(PYT, "train"): ("train_dataset", "validation_dataset"), (PYT, "evaluate"): ("test_dataset",),
+               (PYT, "inference"): ("infer_dataset",)}
 # The action blocks whose `results_dir` the containers accept instead of the root one.
 RESULTS_BLOCKS = ("train", "evaluate", "inference", "export", "gen_trt_engine")
 
@@ -47,13 +51,17 @@ def _int(value: Any) -> int | None:
 
 
 def intervals_within_epochs(ctx: RuleContext, cfg: dict) -> list[SpecIssue]:
-    """PyTorch train asserts checkpoint_interval <= num_epochs and validation_interval <= num_epochs
-    when it starts (the AutoML runner sets both to num_epochs for that reason)."""
+    """PyTorch train asserts validation_interval <= num_epochs, and checkpoint_interval <= num_epochs
+    when checkpoint_interval_unit is `epoch` (the default), when it starts (the AutoML runner
+    sets both to num_epochs for that reason)."""
     if (ctx.image, ctx.action) != (PYT, "train"):
         return []
     epochs = _int(_get(cfg, "train.num_epochs"))
     issues = []
-    for name in ("checkpoint_interval", "validation_interval"):
+    names = ["validation_interval"]
+    if _get(cfg, "train.checkpoint_interval_unit") == "epoch":
+        names.insert(0, "checkpoint_interval")
+    for name in names:
         value = _int(_get(cfg, f"train.{name}"))
         if epochs is not None and value is not None and value > epochs:
             issues.append(SpecIssue(f"train.{name}", f"<= train.num_epochs ({epochs})", str(value),
@@ -253,10 +261,11 @@ def split_rules(ctx: RuleContext, cfg: dict, splits: list[SplitSize]) -> list[Sp
     issues = []
     for split in splits:
         if batch is not None and split.rows < batch:
+            smallest = 2 if ctx.action == "train" else 1      # train asserts batch_size > 1
+            fix = (f"set dataset.batch_size={split.rows} or lower, or use a bigger split" if split.rows >= smallest
+                   else f"use a split with at least {smallest} rows")
             issues.append(SpecIssue(split.csv_key, f"at least dataset.batch_size ({batch}) rows", f"{split.rows} row(s)",
-                                    "the loader stops with 'Dataset size is smaller than the total batch size' — "
-                                    f"set dataset.batch_size={max(2, split.rows) if ctx.action == 'train' else max(1, split.rows)} "
-                                    "or lower, or use a bigger split"))
+                                    f"the loader stops with 'Dataset size is smaller than the total batch size' — {fix}"))
         if ctx.action == "train" and split.csv_key == "dataset.train_dataset.csv_path" and split.defect_rows == 0:
             issues.append(SpecIssue(split.csv_key, "a train split with at least one defect row (label other than PASS)",
                                     f"{split.rows} PASS row(s), 0 defect rows",

@@ -12,6 +12,8 @@ errors naming the field).
 
 from __future__ import annotations
 
+import functools
+
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,10 +136,24 @@ def image_key_for(ref: str) -> str | None:
 
 
 def load_skill_info(skill_dir: str | Path) -> SkillInfo:
-    """Parse references/skill_info.yaml; UserError naming the field on any shape problem."""
+    """Parse references/skill_info.yaml; UserError naming the field on any shape problem.
+    Parsed once per file version (path, mtime, size): one command reads it several times."""
+    import copy
+
+    path = Path(skill_dir) / SKILL_INFO
+    try:
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = None
+    return copy.deepcopy(_load_skill_info(str(Path(skill_dir)), version))
+
+
+@functools.lru_cache(maxsize=16)
+def _load_skill_info(skill_dir_text: str, _version) -> SkillInfo:
     from tao_skill_bank.safe_input import load_yaml_file
 
-    skill_dir = Path(skill_dir)
+    skill_dir = Path(skill_dir_text)
     path = skill_dir / SKILL_INFO
     if not path.is_file():
         raise UserError("references/skill_info.yaml not found", file=str(path),

@@ -46,19 +46,17 @@ def _read_schema(path: str, _mtime: int) -> dict:
         raise UserError(err.message, file=path, fix="run `tao-skills schemas regenerate`") from None
 
 
-def json_schema_for(skill_dir: Path, action: str, mode: str) -> dict:
-    from tao_skill_bank.oi.jsonschema_translate import to_json_schema
-
-    return to_json_schema(load_tao_schema(skill_dir, action), mode)
-
-
 # ---------------------------------------------------------------- validation
 
 def validate_spec(spec: dict, skill_dir: str | Path, action: str, mode: str = "submit") -> list[SpecIssue]:
-    """Every schema problem and semantic-rule finding, sorted by path."""
-    import jsonschema
-
+    """Every reason the container would refuse the spec or fail on it, sorted by path:
+    - the merge into the container's ExperimentConfig (oi/experiment_config.py): unknown keys,
+      types as the merge converts them, null only for Optional fields;
+    - submit mode: `???` placeholders still to fill, and the runtime rules (oi/runtime_rules.py)
+      judged on the config the container runs with, local split sizes included;
+    - the skill's own rules (oi/rules.py, oi/deploy_rules.py)."""
     from tao_skill_bank.oi import rules
+    from tao_skill_bank.oi.experiment_config import load_config_tree, merge_issues
     from tao_skill_bank.oi.skillinfo import load_skill_info
 
     skill_dir = Path(skill_dir)
@@ -66,14 +64,57 @@ def validate_spec(spec: dict, skill_dir: str | Path, action: str, mode: str = "s
     act = info.action(action)
     if not isinstance(spec, dict):
         return [SpecIssue("(root)", "a mapping", describe_value(spec), "a spec is a YAML mapping of sections")]
-    schema = json_schema_for(skill_dir, action, mode)
-    validator = jsonschema.Draft202012Validator(schema)
-    hints = _fill_hints(act)
-    issues: list[SpecIssue] = []
-    for error in validator.iter_errors(spec):
-        issues.extend(_issues_from_error(error, hints))
+    tree = load_config_tree(skill_dir)
+    issues = merge_issues(spec, tree)
+    if mode == "submit":
+        issues.extend(placeholder_issues(spec, _fill_hints(act)))
+        issues.extend(_runtime_issues(spec, tree, act))
     issues.extend(rules.check(info.skill, action, spec))
     return sorted(issues, key=lambda i: i.path)
+
+
+def _runtime_issues(spec: dict, tree: dict, act) -> list[SpecIssue]:
+    from tao_skill_bank.oi import runtime_rules
+    from tao_skill_bank.oi.experiment_config import merged_config
+
+    image = runtime_rules.DEPLOY if act.image_key.endswith(".deploy") else runtime_rules.PYT
+    ctx = runtime_rules.RuleContext(act.name, image, spec)
+    cfg = merged_config(spec, tree)
+    return runtime_rules.check(ctx, cfg) + runtime_rules.split_rules(ctx, cfg, local_split_sizes(ctx, cfg))
+
+
+def local_split_sizes(ctx, cfg: dict) -> list:
+    """Rows and defect rows of each split the action reads from a local CSV, counted the way TAO's
+    loader counts them (oi.datasets.count_split); URIs and missing files are skipped."""
+    from tao_skill_bank.oi import runtime_rules
+    from tao_skill_bank.oi.datasets import count_split
+
+    sizes = []
+    for split in runtime_rules.READ_SPLITS.get((ctx.image, ctx.action), ()):
+        key = f"dataset.{split}.csv_path"
+        value = get_dotted(cfg, key)
+        if not isinstance(value, str) or value == PLACEHOLDER:
+            continue
+        counts = count_split(value)
+        if counts is not None:
+            sizes.append(runtime_rules.SplitSize(key, counts.rows, counts.defect_rows))
+    return sizes
+
+
+def placeholder_issues(spec: dict, hints: dict[str, str]) -> list[SpecIssue]:
+    """`???` values (OmegaConf's MISSING) still in a spec about to run, with how to fill each."""
+    issues = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{path}.{key}" if path else str(key))
+        elif node == PLACEHOLDER or (isinstance(node, list) and PLACEHOLDER in node):
+            fix = hints.get(path, f"--set {path}=VALUE")
+            issues.append(SpecIssue(path, "a real value", repr(node), f"still the template placeholder — {fix}"))
+
+    walk(spec, "")
+    return issues
 
 
 def _fill_hints(act) -> dict[str, str]:
@@ -83,68 +124,6 @@ def _fill_hints(act) -> dict[str, str]:
         source = "--parent-job PARENT_JOB_DIR" if param.resolver.startswith("parent") else "--job-dir JOB_DIR"
         hints.setdefault(param.spec_key, f"pass {source} to `tao-skills spec build`, or --set {param.spec_key}=VALUE")
     return hints
-
-
-def _format_path(parts) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(root)"
-
-
-def _issues_from_error(error, hints: dict[str, str]) -> list[SpecIssue]:
-    path = _format_path(error.absolute_path)
-    if error.validator == "additionalProperties":
-        known = list((error.schema.get("properties") or {}).keys())
-        issues = []
-        for key in sorted(k for k in error.instance if k not in known):
-            full = f"{path}.{key}" if path != "(root)" else key
-            near = did_you_mean(key, known, limit=1)
-            hint = f"did you mean '{near[0]}'?" if near else f"valid keys here: {', '.join(known[:12])}"
-            issues.append(SpecIssue(full, f"a key of {path if path != '(root)' else 'the spec'}", "unknown key",
-                                    hint))
-        return issues
-    if error.instance == PLACEHOLDER:
-        fix = hints.get(path, f"--set {path}=VALUE")
-        expected = _describe_schema({k: v for k, v in error.schema.items() if k != "not"})
-        return [SpecIssue(path, f"{expected} (a real value)", repr(PLACEHOLDER), f"still the template placeholder — {fix}")]
-    if error.validator == "anyOf" and error.instance is not None:
-        # The first alternative is the real type; the others are null / the placeholder.
-        base = [e for e in error.context if e.relative_schema_path and e.relative_schema_path[0] == 0]
-        if base:
-            return [issue for e in base for issue in _issues_from_error(e, hints)]
-    expected = _describe_schema(error.schema if error.validator in ("anyOf", "not") else
-                                {k: v for k, v in error.schema.items() if k not in ("anyOf",)})
-    return [SpecIssue(path, expected, describe_value(error.instance), _short_message(error))]
-
-
-def _short_message(error) -> str:
-    messages = {"type": "wrong type", "enum": "not an allowed value", "minimum": "below the minimum",
-                "maximum": "above the maximum", "anyOf": "does not match the allowed forms",
-                "minItems": "too few items", "maxItems": "too many items", "const": "wrong value"}
-    return messages.get(error.validator, error.message.splitlines()[0][:120])
-
-
-def _describe_schema(schema: dict) -> str:
-    if "anyOf" in schema:
-        return " or ".join(_describe_schema(s) for s in schema["anyOf"])
-    if "const" in schema:
-        return repr(schema["const"])
-    parts = []
-    if "enum" in schema:
-        parts.append("one of " + ", ".join(map(str, schema["enum"])))
-    elif "type" in schema:
-        kind = schema["type"]
-        if kind == "array" and isinstance(schema.get("items"), dict) and "type" in schema["items"]:
-            kind = f"array of {schema['items']['type']}"
-        if kind == "array" and schema.get("minItems") is not None and schema.get("minItems") == schema.get("maxItems"):
-            kind += f" with {schema['minItems']} items"
-        parts.append(kind)
-    if "minimum" in schema:
-        parts.append(f">= {schema['minimum']}")
-    if "maximum" in schema:
-        parts.append(f"<= {schema['maximum']}")
-    return " ".join(parts) or "a value"
 
 
 # ---------------------------------------------------------------- building
@@ -194,6 +173,22 @@ def _is_unset(value: Any) -> bool:
 def build_spec_report(skill_dir: str | Path, action: str, *, data: dict[str, str],
                       overrides: dict[str, Any], parent_job: Path | None = None,
                       job_dir: Path | None = None) -> SpecBuild:
+    """assemble_spec_report, then submit-mode validation: any issue raises SpecInvalid."""
+    build = assemble_spec_report(skill_dir, action, data=data, overrides=overrides, parent_job=parent_job,
+                                 job_dir=job_dir)
+    issues = validate_spec(build.spec, skill_dir, action, mode="submit")
+    if issues:
+        from tao_skill_bank.oi.skillinfo import load_skill_info
+
+        raise SpecInvalid(issues, file=str(Path(skill_dir) / load_skill_info(Path(skill_dir)).action(action).template))
+    return build
+
+
+def assemble_spec_report(skill_dir: str | Path, action: str, *, data: dict[str, str],
+                         overrides: dict[str, Any], parent_job: Path | None = None,
+                         job_dir: Path | None = None) -> SpecBuild:
+    """Template + data sources + overrides + platform params, placeholders the action never reads
+    removed; not validated (UserError only for inputs that give no spec at all)."""
     from tao_skill_bank.oi.skillinfo import SOURCE_FLAGS, load_skill_info
 
     skill_dir = Path(skill_dir)
@@ -207,7 +202,7 @@ def build_spec_report(skill_dir: str | Path, action: str, *, data: dict[str, str
             wanted = ", ".join(SOURCE_FLAGS[s] for s in sorted(used_sources)) or "no data flags"
             raise UserError(f"{action} does not read {flag}", field=flag,
                             fix=f"drop {flag}; {info.skill} {action} takes {wanted}")
-    spec = copy.deepcopy(load_yaml_file(skill_dir / act.template, "template"))
+    spec = copy.deepcopy(_template(skill_dir / act.template))
     build = SpecBuild(spec=spec, overrides=dict(overrides))
 
     for ds in act.data_sources:
@@ -237,10 +232,22 @@ def build_spec_report(skill_dir: str | Path, action: str, *, data: dict[str, str
 
     needed = {ds.spec_key for ds in act.data_sources} | {p.spec_key for p in act.spec_params}
     build.pruned = prune_placeholders(spec, keep_prefix=f"{action}.", keep=needed, drop_prefixes=inactive_blocks)
-    issues = validate_spec(spec, skill_dir, action, mode="submit")
-    if issues:
-        raise SpecInvalid(issues, file=str(skill_dir / act.template))
     return build
+
+
+def _template(path: Path) -> dict:
+    """The parsed template, once per file version (callers deep-copy it)."""
+    try:
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = None
+    return _read_template(str(path), version)
+
+
+@functools.lru_cache(maxsize=32)
+def _read_template(path: str, _version) -> dict:
+    return load_yaml_file(path, "template")
 
 
 def build_spec(skill_dir, action, *, data: dict[str, str], overrides: dict[str, Any],

@@ -78,9 +78,15 @@ def _validate(args) -> int:
     return EXIT_FINDINGS if issues else 0
 
 
-def _build(args) -> int:
-    import yaml
+def render_spec(spec: dict, skill: str, action: str) -> str:
+    """The text `spec build` writes: a header, then YAML the container reads back unchanged."""
+    from tao_skill_bank.oi.specdoc import dump_spec
 
+    header = f"# Built by `tao-skills spec build --skill {skill} --action {action}`; validated (submit mode).\n"
+    return header + dump_spec(spec)
+
+
+def _build(args) -> int:
     from tao_skill_bank.errors import UserError
     from tao_skill_bank.fsutil import atomic_write_text
     from tao_skill_bank.oi.skillinfo import resolve_skill_dir
@@ -99,9 +105,7 @@ def _build(args) -> int:
     except SpecInvalid as err:
         err.file = f"{output} (not written)"
         raise
-    header = f"# Built by `tao-skills spec build --skill {skill_dir.name} --action {args.action}`; validated (submit mode).\n"
-    atomic_write_text(output, header + yaml.safe_dump(build.spec, sort_keys=False, default_flow_style=False,
-                                                      allow_unicode=True, width=100))
+    atomic_write_text(output, render_spec(build.spec, skill_dir.name, args.action))
     result = {"spec": str(output), "skill": skill_dir.name, "action": args.action, "valid": True,
               "data": build.data, "overrides": build.overrides, "params": build.params, "pruned": build.pruned}
     filled = [f"  {k} = {v}" for k, v in {**build.data, **build.overrides, **build.params}.items()]

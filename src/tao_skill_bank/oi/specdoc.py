@@ -8,6 +8,7 @@ import `oi.spec` (which imports them) — the `oi/` modules form no import circl
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,23 @@ def load_yaml_file(path: str | Path, what: str = "spec") -> dict:
     if not isinstance(data, dict):
         raise UserError(f"a {what} must be a YAML mapping", file=str(path), fix="start with top-level keys such as dataset:")
     return data
+
+
+# Plain scalars that a YAML 1.2 reader (OmegaConf's loader, which the containers use) takes as
+# floats although PyYAML (YAML 1.1) reads them as text: `5e-4`, `1e5`, `1_0.5`.
+_YAML12_FLOAT = re.compile(r"^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?"
+                           r"|[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+
+
+def dump_spec(spec: dict) -> str:
+    """The spec as YAML that the containers read back with exactly these values: text that a
+    YAML 1.2 reader would take as a number is quoted (PyYAML alone writes `1e5` bare, and the
+    container would read the float 100000.0)."""
+    import yaml
+
+    class SpecDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):   # libyaml when present: same text, faster
+        pass
+
+    SpecDumper.add_implicit_resolver("tag:yaml.org,2002:float", _YAML12_FLOAT, list("-+0123456789."))
+    return yaml.dump(spec, Dumper=SpecDumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                     width=100)
