@@ -128,9 +128,8 @@ def _assert_refused(root: Path, before: dict, code: int, stderr: str, case: str)
     assert len(lines) == 1, (case, stderr[-800:])
     assert len(lines[0]) < 2000, (case, lines[0][:300])
     after = _tree(root)
-    # nothing written: no file added or changed; an empty parent folder of the claimed (and released)
-    # results folder may stay (`gap_analysis` claims results_dir before it reads the inputs)
-    added = {p for p in set(after) - set(before) if after[p] != "dir" or any((root / p).iterdir())}
+    # nothing written: no file or folder added (a released claim removes the folders it made), none changed
+    added = set(after) - set(before)
     assert not added and {p: v for p, v in after.items() if p in before} == before, (case, set(after) ^ set(before))
 
 

@@ -31,6 +31,20 @@ BIG_ROWS = 3_000_000
 
 # ---- claims ---------------------------------------------------------------------------------
 
+def test_a_released_claim_removes_the_folders_it_made_and_nothing_else(tmp_path):
+    (tmp_path / "exp").mkdir()
+    held = lifecycle.claim(tmp_path / "exp" / "rca_results" / "run")
+    assert held.created == (tmp_path / "exp" / "rca_results" / "run", tmp_path / "exp" / "rca_results")
+    lifecycle.release(held)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["exp"]
+    # a folder that gained a file meanwhile is kept, and so are its parents
+    held = lifecycle.claim(tmp_path / "exp" / "rca_results" / "run")
+    (tmp_path / "exp" / "rca_results" / "other.txt").write_text("user data")
+    lifecycle.release(held)
+    assert (tmp_path / "exp" / "rca_results" / "other.txt").is_file()
+    assert not (tmp_path / "exp" / "rca_results" / "run").exists()
+
+
 def test_claim_takes_a_new_or_spec_only_folder_and_refuses_anything_else(tmp_path):
     fresh = lifecycle.claim(tmp_path / "new")
     assert fresh.created_dir and (tmp_path / "new" / contract.CLAIM).is_file()

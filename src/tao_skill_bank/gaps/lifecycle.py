@@ -25,7 +25,11 @@ from tao_skill_bank.gaps.contract import CLAIM, COMPLETE, SPEC, completion_recor
 @dataclass(frozen=True)
 class Claim:
     results_dir: Path
-    created_dir: bool   # this run made the folder (release removes it again when left empty)
+    created: tuple[Path, ...] = ()   # folders this run made, deepest first (release removes them when empty)
+
+    @property
+    def created_dir(self) -> bool:
+        return bool(self.created) and self.created[0] == self.results_dir
 
 
 def _now() -> str:
@@ -40,11 +44,20 @@ def _holder(path: Path) -> str:
         return "an unknown run"
 
 
+def _missing_folders(path: Path) -> tuple[Path, ...]:
+    """`path` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return tuple(missing)
+
+
 def claim(results_dir: Path, allowed: tuple[str, ...] | None = (SPEC,), field: str = "results_dir") -> Claim:
     """Take `results_dir` for this run. `allowed`: names it may already hold (None: anything,
     for completing a container's own output)."""
     results_dir = Path(results_dir)
-    created = not results_dir.exists()
+    created = _missing_folders(results_dir)
     try:
         results_dir.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -80,11 +93,11 @@ def release(held: Claim) -> None:
         (held.results_dir / CLAIM).unlink()
     except OSError:
         pass
-    if held.created_dir:
+    for folder in held.created:
         try:
-            held.results_dir.rmdir()  # only when empty: never deletes what a run wrote
+            folder.rmdir()  # only when empty: never deletes what a run wrote
         except OSError:
-            pass
+            break
 
 
 @contextmanager
