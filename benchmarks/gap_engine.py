@@ -1,8 +1,8 @@
 """Benchmark the gap analysis as an agent runs it, against the physical floor, in one run.
 
 Per size, three whole processes, interleaved round by round so they share the box's load:
-  floor       a Python process that imports pyarrow, parses the same inference.csv and sorts the
-              score column (what no implementation can avoid)
+  floor       a Python process that imports pyarrow, parses the same inference.csv (the four used
+              columns, types given) and sorts the score column (what no implementation can avoid)
   gap_analysis  `tao-skills gap_analysis vcn_aoi --engine local` (the engine: the container's command)
   gaps run    `tao-skills gaps run --engine local` (the agent's command: finds the inputs, checks
               image paths, writes the spec, runs the engine, draws the plot, prints the summary)
@@ -36,8 +36,13 @@ REPO = Path(__file__).resolve().parents[1]
 ORACLE_DEPS = ["pandas", "pyarrow", "pyyaml", "omegaconf==2.3.0", "hydra-core==1.3.2"]
 LIGHTINGS = ["LowAngleLight", "SolderLight", "UniformLight", "WhiteLight"]
 PATH_SAMPLE_ROWS = 50            # rows `gaps run` samples for its image-path preflight (evenly spread)
-FLOOR_CODE = ("import sys\nimport pyarrow.compute as pc\nfrom pyarrow import csv\n"
-              "table = csv.read_csv(sys.argv[1])\npc.sort_indices(table.column('siamese_score'))\n")
+# The floor parses exactly what the engine needs (the four used columns, types given, no inference):
+# a floor that inferred types or parsed the unused columns would flatter us.
+FLOOR_CODE = ("import sys\nimport pyarrow as pa, pyarrow.compute as pc\nfrom pyarrow import csv\n"
+              "cols = ['input_path', 'object_name', 'label', 'siamese_score']\n"
+              "types = {c: pa.string() for c in cols[:3]} | {'siamese_score': pa.float64()}\n"
+              "table = csv.read_csv(sys.argv[1], convert_options=csv.ConvertOptions(include_columns=cols, "
+              "column_types=types))\npc.sort_indices(table.column('siamese_score'))\n")
 # (command, rows) -> (max ratio to the floor, max peak RSS MiB or None)
 TARGETS = {("gaps run", 10_000_000): (1.5, 2048), ("gap_analysis", 10_000_000): (1.3, None)}
 REFERENCE_SPEEDUP_TARGET = 50
