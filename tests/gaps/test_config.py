@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import yaml
 
@@ -115,27 +114,36 @@ def _csv(tmp_path, text):
     return folder
 
 
+def _read(folder):
+    """(columns as Python lists, score column) from the one CSV reader the engine uses."""
+    inference = inputs.read_inference_table(folder)
+    table = inference.table
+    columns = {name: table.column(name).to_pylist() for name in table.column_names}
+    columns["siamese_score_type"] = table.schema.field("siamese_score").type
+    return columns, inference.score_column
+
+
 def test_reads_ids_as_text_and_scores_as_float(tmp_path):
     folder = _csv(tmp_path, "input_path,object_name,label,siamese_score,other\n"
                             "0007,0001,PASS,0.25,z\nd,2,SCRATCH,0.5,z\n")
-    frame, column = inputs.read_inference_csv(folder)
+    frame, column = _read(folder)
     assert column == "siamese_score"
-    assert frame["object_name"].tolist() == ["0001", "2"] and frame["input_path"].tolist() == ["0007", "d"]
-    assert frame["label"].tolist() == ["PASS", "SCRATCH"]
-    assert frame["siamese_score"].dtype == np.float64 and frame["siamese_score"].tolist() == [0.25, 0.5]
+    assert frame["object_name"] == ["0001", "2"] and frame["input_path"] == ["0007", "d"]
+    assert frame["label"] == ["PASS", "SCRATCH"]
+    assert str(frame["siamese_score_type"]) == "double" and frame["siamese_score"] == [0.25, 0.5]
 
 
 def test_utf8_bom_and_labels_that_only_look_missing(tmp_path):
     folder = _csv(tmp_path, "\ufeffinput_path,object_name,label,siamese_score\nd,o, NA ,0.1\nd,p,n/a ,0.2\n")
-    frame, _ = inputs.read_inference_csv(folder)
-    assert frame["label"].tolist() == [" NA ", "n/a "]  # pandas keeps these as text too
+    frame, _ = _read(folder)
+    assert frame["label"] == [" NA ", "n/a "]  # pandas keeps these as text too
 
 
 def test_deploy_output_score_column_is_accepted(tmp_path, caplog):
     folder = _csv(tmp_path, "input_path,object_name,label,output_score\nd,o,PASS,0.1\n")
     with caplog.at_level("INFO"):
-        frame, column = inputs.read_inference_csv(folder)
-    assert column == "output_score" and list(frame.columns)[-1] == "siamese_score"
+        frame, column = _read(folder)
+    assert column == "output_score" and list(frame)[-2] == "siamese_score"
     assert "output_score" in caplog.text
 
 
@@ -157,7 +165,7 @@ def test_deploy_output_score_column_is_accepted(tmp_path, caplog):
 def test_bad_csv_is_one_clear_error(tmp_path, text, field, needles):
     folder = _csv(tmp_path, text)
     with pytest.raises(UserError) as err:
-        inputs.read_inference_csv(folder)
+        inputs.read_inference_table(folder)
     assert err.value.field == field, err.value.one_line()
     assert err.value.file.endswith("inference.csv")
     for needle in needles:
@@ -166,7 +174,7 @@ def test_bad_csv_is_one_clear_error(tmp_path, text, field, needles):
 
 def test_missing_folder_and_missing_csv(tmp_path):
     with pytest.raises(UserError, match="folder not found"):
-        inputs.read_inference_csv(tmp_path / "nope")
+        inputs.read_inference_table(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="inference.csv not found"):
-        inputs.read_inference_csv(tmp_path / "empty")
+        inputs.read_inference_table(tmp_path / "empty")

@@ -5,7 +5,11 @@ import pytest
 
 from support import assert_one_line_error, run_cli
 from tao_skill_bank.errors import UserError
-from tao_skill_bank.oi.checkpoints import Selection, classify, parse_selection, resolve_checkpoint, select_checkpoint
+from tao_skill_bank.oi.checkpoints import Selection, checkpoint_record, classify, parse_selection, select_checkpoint
+
+
+def resolve_checkpoint(results_dir: Path, select: str) -> Path:
+    return Path(checkpoint_record(results_dir, select)["checkpoint"])
 
 
 def tree(root: Path, *files: str) -> Path:

@@ -102,16 +102,6 @@ def choose_score_column(header: list[str], csv_path: Path) -> str:
     return score
 
 
-def read_inference_csv(results_dir: str | os.PathLike):
-    """inference.csv -> (DataFrame, score_column).
-
-    The frame has columns input_path, object_name, label (text, read as written: an id like
-    `0007` stays `0007`) and siamese_score (float64) — a Deploy `output_score` column is renamed.
-    Scores must be finite numbers; labels, input paths and object names must not be missing.
-    """
-    return _frame(read_inference_table(results_dir))
-
-
 @dataclass
 class InferenceTable:
     """Arrow-backed columns of inference.csv, the form the engine works on."""
@@ -259,22 +249,6 @@ def _raise_bad_rows(csv_path: Path, column: str, rows, what: str, fix: str | Non
     more = "" if len(rows) <= _SHOWN_ROWS else ", ..."
     raise UserError(f"{len(rows)} row(s) with {what} values (CSV lines {lines}{more})", file=str(csv_path),
                     field=column, fix=fix or "rerun inference or drop those rows; every score must be a finite number")
-
-
-def _frame(inference: InferenceTable):
-    import numpy as np
-    import pandas as pd
-
-    table = inference.table
-    codes, raw_labels = label_codes(table.column("label"))
-    path_codes, paths = dictionary_codes(table.column("input_path"))
-    frame = pd.DataFrame({
-        "input_path": np.asarray(paths, dtype=object)[path_codes],
-        "object_name": table.column("object_name").to_pandas(),
-        "label": np.asarray(raw_labels, dtype=object)[codes],
-        "siamese_score": float_values(table.column("siamese_score")),
-    })
-    return frame, inference.score_column
 
 
 # Arrow -> numpy through the buffers: pyarrow's own to_numpy()/pa.array() import pandas, which

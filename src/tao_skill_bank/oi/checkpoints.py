@@ -273,7 +273,3 @@ def _why(chosen: Checkpoint, selection: Selection, decided_by: str | None) -> st
         return (f"{name}: {epoch_text}; no periodic model_epoch_* file for that epoch, the checkpointer's "
                 f"best file of that epoch holds its weights")
     return f"{name}: {epoch_text}, step {chosen.step}, as the file name says"
-
-
-def resolve_checkpoint(results_dir: Path, select: str) -> Path:
-    return Path(checkpoint_record(results_dir, select)["checkpoint"])
