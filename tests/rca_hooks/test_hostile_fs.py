@@ -116,6 +116,8 @@ def _slot_paths(w: World) -> dict[str, Path]:
         "input csv": w.exp / "inference" / "inference.csv",
         "settings": w.project / ".claude" / "settings.json",
         "skill reference": skill / "references" / "pitfalls.md",
+        "skill SKILL.md": skill / "SKILL.md",
+        "rca_images folder": w.out / "rca_images",
         "file in OUT": w.out / "extra.bin",
         "spot-check image": w.out / "rca_images" / "sample_00.png",
         "completion marker": w.out / "gap_complete.json",
@@ -131,7 +133,7 @@ CASES = [(slot, kind) for slot in SLOTS for kind in OBJECTS]
 
 
 def test_matrix_size():
-    assert len(CASES) == len(SLOTS) * len(OBJECTS) >= 140
+    assert len(CASES) == len(SLOTS) * len(OBJECTS) >= 160
 
 
 # ---------------------------------------------------------------- running both entry points
@@ -238,7 +240,9 @@ def _slot_expectations(w: World, slot: str, kind: str, path: Path, manifest: dic
             assert manifest["input_csv"]["sha256"]
         else:
             assert manifest["input_csv"]["sha256"] is None and _skips_for(manifest, path), kind
-    if slot in ("file in OUT", "spot-check image"):
+    if slot == "skill SKILL.md":  # not chosen (not a file) or chosen and refused: never copied
+        assert not _copied_from(manifest, path), kind
+    if slot in ("file in OUT", "spot-check image", "rca_images folder"):
         rel = path.relative_to(w.out).as_posix()
         listed = {e["path"]: e for e in manifest["files"]}
         mode = os.lstat(path).st_mode
@@ -552,3 +556,36 @@ def test_the_hook_script_exits_0_quietly_on_every_kind(tmp_path, kind):
     assert code == 0 and stderr == "" and "Packaged" in json.dumps(output), (code, output, stderr)
     manifest = assert_invariants(w)
     assert {s["what"] for s in manifest["skipped"]} >= {"transcript", "train config"}
+
+
+# ---------------------------------------------------------------- paths named by run_record.json or the spec
+
+NAMED = {
+    "/dev/zero": lambda w: "/dev/zero",
+    "/dev/urandom": lambda w: "/dev/urandom",
+    "/proc/self/environ": lambda w: "/proc/self/environ",
+    "a FIFO inside the experiment": lambda w: os.mkfifo(w.exp / "train.fifo.yaml") or str(w.exp / "train.fifo.yaml"),
+    "a folder inside the experiment": lambda w: str(w.exp),
+    "a file outside": lambda w: str(w.key),
+    "relative, climbing out": lambda w: "../../../outside/id_ed25519",
+    "home-relative": lambda w: "~/.ssh/id_ed25519",
+    "a symlink loop inside": lambda w: _loop(w.exp / "loop.yaml") or str(w.exp / "loop.yaml"),
+}
+
+
+@pytest.mark.parametrize("source", ["run record", "spec"])
+@pytest.mark.parametrize("kind", list(NAMED))
+def test_paths_named_by_the_run_record_or_spec_are_never_read_out(tmp_path, kind, source):
+    w = make_world(tmp_path)
+    named = NAMED[kind](w)
+    if source == "run record":
+        (w.out / "run_record.json").write_text(json.dumps({"train_config": named, "inference_csv": {"path": named}}))
+    else:
+        (w.out / "run_record.json").unlink()
+        (w.out / "vcn_aoi_spec.yaml").write_text(f"inference_results_dir: {named}\ntrain_config: {named}\nmin_recall: 1.0\n")
+    cli = run_package_cli(w)
+    assert cli.code == 0, cli
+    for manifest in (assert_invariants(w), run_hook_entry(w) and assert_invariants(w)):
+        assert not any(c["what"] == "train config" for c in manifest["copied"]), kind
+        assert [s for s in manifest["skipped"] if s["what"] == "train config"], kind
+        assert manifest["input_csv"]["sha256"] is None
