@@ -119,6 +119,7 @@ def _slot_paths(w: World) -> dict[str, Path]:
         "skill SKILL.md": skill / "SKILL.md",
         "rca_images folder": w.out / "rca_images",
         "file in OUT": w.out / "extra.bin",
+        "report": w.out / "RCA_Report.md",
         "spot-check image": w.out / "rca_images" / "sample_00.png",
         "completion marker": w.out / "gap_complete.json",
         "rca_config": w.out / "rca_config",
@@ -242,7 +243,7 @@ def _slot_expectations(w: World, slot: str, kind: str, path: Path, manifest: dic
             assert manifest["input_csv"]["sha256"] is None and _skips_for(manifest, path), kind
     if slot == "skill SKILL.md":  # not chosen (not a file) or chosen and refused: never copied
         assert not _copied_from(manifest, path), kind
-    if slot in ("file in OUT", "spot-check image", "rca_images folder"):
+    if slot in ("file in OUT", "report", "spot-check image", "rca_images folder"):
         rel = path.relative_to(w.out).as_posix()
         listed = {e["path"]: e for e in manifest["files"]}
         mode = os.lstat(path).st_mode
@@ -589,3 +590,24 @@ def test_paths_named_by_the_run_record_or_spec_are_never_read_out(tmp_path, kind
         assert not any(c["what"] == "train config" for c in manifest["copied"]), kind
         assert [s for s in manifest["skipped"] if s["what"] == "train config"], kind
         assert manifest["input_csv"]["sha256"] is None
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink to /dev/zero", "5 GiB sparse file", "symlink loop"])
+def test_gaps_check_reads_a_hostile_manifest_without_hanging(tmp_path, kind):
+    """`gaps check` re-hashes what manifest.json names (input CSV, train config): those paths are
+    the manifest's word, so they get the same reader."""
+    w = make_world(tmp_path)
+    assert run_package_cli(w).code == 0
+    target = w.root / "named"
+    OBJECTS[kind](w, target)
+    manifest_path = w.out / "rca_config" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["input_csv"]["path"] = str(target)
+    for copied in manifest["copied"]:
+        if copied["what"] == "train config":
+            copied["from"] = str(target)
+    manifest_path.write_text(json.dumps(manifest))
+    result = run_cli("gaps", "check", w.out, "--json", cwd=w.project, timeout=TIMEOUT)
+    assert result.code == 3, result
+    reasons = result.json()["package"]["reasons"]
+    assert any("input CSV" in r for r in reasons) and any("train config" in r for r in reasons), reasons

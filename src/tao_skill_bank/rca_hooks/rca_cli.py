@@ -15,7 +15,9 @@ def register(sub) -> None:
         "package", help="write OUT/rca_config/ (skill files, versions, spec, train config, run record, "
                         "redacted settings and transcript) and manifest.json",
         description="Package a gap-analysis results folder with its provenance. Rerunning refreshes the "
-                    "package. Secrets in copied files are replaced by [REDACTED].")
+                    "package (an rca_config it did not write is never replaced). Secrets in copied files are "
+                    "replaced by [REDACTED]; FIFOs, devices, hard-linked files and symlinks leading out are "
+                    "skipped, each with its reason in manifest.json.")
     package.add_argument("out", metavar="OUT", help="results folder (…/rca_results/<timestamp>)")
     package.add_argument("--transcript", metavar="PATH", help="session transcript to include (redacted)")
     package.add_argument("--no-transcript", action="store_true",
