@@ -34,7 +34,8 @@ def run(handler_name: str, wants) -> int:
         output = getattr(_import_entry(), handler_name)(raw, hook_bank_root=Path(HOOK_DIR).parent)
         if output:
             import json
-            sys.stdout.write(json.dumps(output, ensure_ascii=False) + "\n")
+            # ASCII: a path that is not UTF-8 (a lone surrogate in Python) cannot break the write.
+            sys.stdout.write(json.dumps(output) + "\n")
     except BaseException as exc:
         sys.stderr.write(f"{handler_name}: skipped ({type(exc).__name__}: {exc})\n")
     return 0

@@ -6,6 +6,7 @@ never leaves a half-written file.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -96,3 +97,141 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- reading untrusted paths
+# One way to read a file whose path someone else chose (a hook payload, run_record.json, the
+# spec, a results or project folder): look first without opening (a device's open() can act:
+# rewind a tape, arm a watchdog), open without blocking (a FIFO) and without following a final
+# symlink unless asked, then judge the opened file itself (fstat: same inode as looked at,
+# regular, link count, size; where it really lives, from the kernel), and never read more than
+# fstat reported (a /proc file reports 0 and would otherwise hand over the whole environment).
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+class Refused(Exception):
+    """A file that is not read; str() is the one-line reason (for a manifest or a finding)."""
+
+
+def size_text(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n:,} bytes"
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _lstat_reason(exc: OSError) -> str:
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+        return "not found"
+    if isinstance(exc, PermissionError):
+        return "unreadable (permission denied)"
+    if exc.errno == errno.ELOOP:
+        return "symlink loop (not followed)"
+    return f"cannot be read ({exc.strerror or type(exc).__name__})"
+
+
+def _within(path: str, root: Path) -> bool:
+    return path == str(root) or path.startswith(str(root).rstrip(os.sep) + os.sep)
+
+
+def _opened_path(fd: int, given: str) -> str:
+    """Where the opened file really is: the kernel's name for the descriptor (no race), else the
+    resolved path (systems without /proc)."""
+    try:
+        real = os.readlink(f"/proc/self/fd/{fd}")
+        if real.startswith(os.sep) and not real.endswith(" (deleted)"):
+            return real
+    except OSError:
+        pass
+    return os.path.realpath(given)
+
+
+def open_untrusted(path: str | os.PathLike, *, cap: int, follow: bool = False, inside: tuple[Path, ...] = (),
+                   inside_what: str = "", max_links: int | None = 1) -> tuple[int, os.stat_result]:
+    """An fd of the regular file at `path` with its fstat, else Refused(reason). `follow`: a final
+    symlink may be followed (then `inside` decides where it may lead); `inside`: resolved folders
+    the file must really lie in; `max_links`: a file with more hard links could be any file on the
+    same disk (a key) linked in, so it is refused unless None."""
+    try:
+        given = os.fspath(path)
+        before = os.stat(given) if follow else os.lstat(given)
+    except (ValueError, TypeError):
+        raise Refused("not a usable path (embedded NUL byte)") from None
+    except OSError as exc:
+        raise Refused(_lstat_reason(exc)) from None
+    if stat.S_ISLNK(before.st_mode):
+        raise Refused("is a symlink (not followed)")
+    if not stat.S_ISREG(before.st_mode):
+        raise Refused(f"not a regular file ({_kind(before.st_mode)})")
+    try:
+        fd = os.open(given, _OPEN_FLAGS | (0 if follow else getattr(os, "O_NOFOLLOW", 0)))
+    except OSError as exc:
+        raise Refused(_lstat_reason(exc) if exc.errno != errno.ELOOP else "replaced by a symlink while being opened") from None
+    try:
+        info = os.fstat(fd)
+        if (info.st_dev, info.st_ino) != (before.st_dev, before.st_ino) or not stat.S_ISREG(info.st_mode):
+            raise Refused("replaced while being opened (not read)")
+        if max_links is not None and info.st_nlink > max_links:
+            raise Refused(f"has {info.st_nlink} hard links (could be a file from elsewhere linked in; "
+                          "copy it in as a plain file)")
+        if info.st_size > cap:
+            raise Refused(f"larger than {size_text(cap)}")
+        if inside and not any(_within(_opened_path(fd, given), root) for root in inside):
+            raise Refused(("symlink leads outside " if os.path.islink(given) else "lies outside ") + inside_what)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
+def _chunks(fd: int, size: int, chunk: int = 1 << 22):
+    left = size
+    while left > 0:
+        block = os.read(fd, min(chunk, left))
+        if not block:
+            return
+        left -= len(block)
+        yield block
+
+
+def read_untrusted(path: str | os.PathLike, *, cap: int, **rules) -> bytes:
+    """The bytes of `path` (at most what fstat reported, never above `cap`), else Refused; rules as
+    `open_untrusted`."""
+    fd, info = open_untrusted(path, cap=cap, **rules)
+    try:
+        return b"".join(_chunks(fd, info.st_size))
+    except OSError as exc:
+        raise Refused(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    finally:
+        os.close(fd)
+
+
+def sha256_untrusted(path: str | os.PathLike, *, cap: int, **rules) -> tuple[str, int]:
+    """(hex sha256, size) of `path` under the same rules, hashing at most `cap` bytes."""
+    fd, info = open_untrusted(path, cap=cap, **rules)
+    digest = hashlib.sha256()
+    try:
+        for block in _chunks(fd, info.st_size):
+            digest.update(block)
+    except OSError as exc:
+        raise Refused(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    finally:
+        os.close(fd)
+    return digest.hexdigest(), info.st_size
+
+
+def printable(text: str) -> str:
+    """A file name as UTF-8 text: bytes that are not UTF-8 (held as lone surrogates by Python)
+    become `\\xNN`, so a manifest or a message stays valid UTF-8 JSON that any parser reads."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

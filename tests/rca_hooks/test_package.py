@@ -234,3 +234,38 @@ def test_containment_never_widens_to_the_filesystem_root_or_home(tmp_path, monke
     assert containment_roots(out, Path("/")) == [out.resolve()]  # not home (the "experiment"), not / (no markers)
     (tmp_path / "proj" / ".git").mkdir(parents=True)
     assert containment_roots(out, tmp_path / "proj") == [out.resolve(), (tmp_path / "proj").resolve()]
+
+
+def test_packagings_of_one_folder_take_turns(results_dir, project, monkeypatch):
+    import fcntl
+
+    monkeypatch.setattr("tao_skill_bank.rca_hooks.package.LOCK_WAIT_SECONDS", 0.2)
+    fd = os.open(results_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another packaging holds OUT
+        with pytest.raises(PackagingError, match="another packaging of this folder"):
+            build_package(_request(results_dir, project))
+    finally:
+        os.close(fd)
+    assert build_package(_request(results_dir, project))["files"]  # released: it proceeds
+    assert not [n for n in os.listdir(results_dir) if n.startswith(".rca_config.")]
+
+
+def test_hard_links_are_refused_from_the_project_but_not_from_a_bank(results_dir, tmp_path):
+    plugin = tmp_path / "plugin"
+    skill = plugin / "skills" / SKILL_NAME
+    skill.mkdir(parents=True)
+    store = tmp_path / "installer-store.md"  # an installer's cache, hard-linked into the plugin
+    store.write_text("---\nname: tao-analyze-gaps-visual-changenet\ndescription: plugin copy\n---\n")
+    os.link(store, skill / "SKILL.md")
+    manifest = build_package(PackageRequest(results_dir, None, plugin_root=plugin))
+    assert manifest["skill_source"]["kind"] == "plugin ($CLAUDE_PLUGIN_ROOT)"
+    assert (results_dir / "rca_config" / "skill" / SKILL_NAME / "SKILL.md").read_text().endswith("plugin copy\n---\n")
+    project = tmp_path / "proj2"
+    pskill = project / ".claude" / "skills" / SKILL_NAME
+    pskill.mkdir(parents=True)
+    os.link(store, pskill / "SKILL.md")
+    manifest = build_package(PackageRequest(results_dir, project))
+    assert manifest["skill_source"]["kind"].startswith("project .claude/skills")
+    assert "has 3 hard links" in _skipped(manifest, "skill")[0]["why"]
+    assert not (results_dir / "rca_config" / "skill" / SKILL_NAME / "SKILL.md").exists()

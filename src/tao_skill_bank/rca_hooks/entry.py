@@ -44,7 +44,7 @@ def package_request(results_dir: Path, project_dir: Path, transcript: Path | Non
 
 def report_hook(raw: bytes, env: dict | None = None, hook_bank_root: Path | None = None) -> dict | None:
     from tao_skill_bank.rca_hooks.package import PackagingError, build_package
-    from tao_skill_bank.rca_hooks.reportcheck import check_results_dir
+    from tao_skill_bank.rca_hooks.reportcheck import ReportCheck, check_results_dir, finding
 
     env = dict(os.environ) if env is None else env
     data = payload_mod.parse_payload(raw)
@@ -55,7 +55,8 @@ def report_hook(raw: bytes, env: dict | None = None, hook_bank_root: Path | None
         return None
     event = payload_mod.event_name(data)
     transcript_text = payload_mod.text_field(data, "transcript_path")
-    transcript = Path(transcript_text) if transcript_text and os.path.isabs(transcript_text) else None
+    # Passed as given: packaging refuses (and names) a relative, `..`, non-.jsonl or special path.
+    transcript = Path(transcript_text) if transcript_text and "\x00" not in transcript_text else None
     project = find_project_dir(payload_mod.payload_cwd(data), env)
     if not out.is_dir():
         return channel.problems(f"RCA hook: results folder {out} not found; nothing packaged — fix: write "
@@ -64,7 +65,12 @@ def report_hook(raw: bytes, env: dict | None = None, hook_bank_root: Path | None
     if incomplete:  # never package or bless a run that did not finish
         return channel.problems(f"RCA hook: results folder {out} is incomplete ({incomplete}); nothing packaged "
                                 f"— fix: {contract.incomplete_fix(out)}, then write RCA_Report.md there", event=event)
-    check = check_results_dir(out, project)
+    try:
+        check = check_results_dir(out, project)
+    except (OSError, RuntimeError, ValueError) as exc:  # e.g. a symlink loop under rca_images/: still package
+        check = ReportCheck(results_dir=str(out))
+        check.findings.append(finding("report", f"the report check stopped ({type(exc).__name__}: "
+                                      f"{' '.join(str(exc).split())[:200]})", f"run `tao-skills gaps check {out}`"))
     try:
         manifest = build_package(package_request(out, project, transcript, env, hook_bank_root))
         packaged = (f"Packaged {out}/rca_config/ ({len(manifest['files'])} files in manifest.json, "

@@ -15,7 +15,9 @@ def register(sub) -> None:
         "package", help="write OUT/rca_config/ (skill files, versions, spec, train config, run record, "
                         "redacted settings and transcript) and manifest.json",
         description="Package a gap-analysis results folder with its provenance. Rerunning refreshes the "
-                    "package. Secrets in copied files are replaced by [REDACTED].")
+                    "package (an rca_config it did not write is never replaced). Secrets in copied files are "
+                    "replaced by [REDACTED]; FIFOs, devices, hard-linked files and symlinks leading out are "
+                    "skipped, each with its reason in manifest.json.")
     package.add_argument("out", metavar="OUT", help="results folder (…/rca_results/<timestamp>)")
     package.add_argument("--transcript", metavar="PATH", help="session transcript to include (redacted)")
     package.add_argument("--no-transcript", action="store_true",
@@ -53,7 +55,8 @@ def _refuse_incomplete(out: Path) -> None:
 
 def _package(args) -> int:
     from tao_skill_bank.rca_hooks.entry import find_project_dir, package_request
-    from tao_skill_bank.rca_hooks.package import PackagingError, build_package
+    from tao_skill_bank.fsutil import Refused, printable
+    from tao_skill_bank.rca_hooks.package import PackagingError, build_package, read_transcript
 
     from tao_skill_bank.gaps.contract import CLAIM, ENGINE_ARTIFACTS, PACKAGE_DIR, RUN_RECORD, SPEC
     from tao_skill_bank.rca_hooks.package import MANIFEST
@@ -63,10 +66,15 @@ def _package(args) -> int:
     if not looks_like_results_dir(out) and not (out / CLAIM).exists():  # never package an unrelated folder
         raise UserError(f"not a gap analysis results folder (none of {', '.join((*ENGINE_ARTIFACTS, RUN_RECORD, SPEC))})",
                         file=str(out), field="OUT", fix="pass the folder printed as `results_dir:` by `tao-skills gaps run`")
-    transcript = Path(args.transcript).expanduser().resolve() if args.transcript else None
-    if transcript is not None and not transcript.is_file():
-        raise UserError("transcript not found", file=str(transcript), field="--transcript",
-                        fix="pass the session's .jsonl transcript or leave --transcript out", exit_code=EXIT_ENVIRONMENT)
+    # Made absolute, not resolved: the same rules as a hook payload's path (never through a symlink).
+    transcript = Path(os.path.abspath(os.path.expanduser(args.transcript))) if args.transcript else None
+    if transcript is not None and not args.no_transcript:
+        try:
+            read_transcript(transcript)
+        except Refused as why:
+            raise UserError(f"transcript {why}", file=printable(str(transcript)), field="--transcript",
+                            fix="pass the session's .jsonl transcript (a regular file) or leave --transcript out",
+                            exit_code=EXIT_ENVIRONMENT) from None
     _refuse_incomplete(out)
     bank_root = Path(__file__).resolve().parents[3]  # checkout root when run from src/
     request = package_request(out, find_project_dir(Path.cwd(), dict(os.environ)), transcript, dict(os.environ),
@@ -82,7 +90,7 @@ def _package(args) -> int:
                "skill_source": manifest["skill_source"], "input_csv": manifest["input_csv"],
                "skipped": manifest["skipped"]}
     skill = manifest["skill_source"]["kind"] if manifest["skill_source"] else "not found"
-    emit(args, summary, f"packaged {summary['manifest']}: {summary['files']} files, {summary['copied']} copied "
+    emit(args, summary, f"packaged {printable(summary['manifest'])}: {summary['files']} files, {summary['copied']} copied "
                         f"({summary['redactions']} secrets redacted), skill from {skill}, "
                         f"{len(summary['skipped'])} skipped")
     return 0

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tao_skill_bank.errors import UserError
+from tao_skill_bank.fsutil import Refused, read_untrusted
 from tao_skill_bank.gaps import contract
 from tao_skill_bank.rca_hooks import miniyaml
 from tao_skill_bank.safe_input import load_json_text
@@ -29,12 +30,11 @@ class RunInputs:
 
 
 def read_small_text(path: Path, limit: int = MAX_JSON_BYTES) -> str | None:
-    """Text of a regular file no larger than `limit`, else None (missing, special, unreadable)."""
+    """Text of a regular file no larger than `limit`, else None (missing, special, unreadable);
+    a FIFO or device is never opened (`fsutil.read_untrusted`)."""
     try:
-        if not path.is_file() or path.stat().st_size > limit:
-            return None
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        return read_untrusted(path, cap=limit, follow=True, max_links=None).decode("utf-8", errors="replace")
+    except Refused:
         return None
 
 
