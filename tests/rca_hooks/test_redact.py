@@ -159,6 +159,30 @@ def test_past_the_bound_no_secret_of_the_line_survives():
     assert count == DENSE_LINE_VALUES + 1
 
 
+def test_the_python_work_per_line_is_bounded_on_dense_lines(monkeypatch):
+    # The time bound's cost model (benchmarks/hooks_latency.py times it): the regex engine walks the
+    # bytes; Python evaluates at most ~DENSE_LINE_VALUES values per line, and judges a repeated
+    # name once, however the line is built.
+    from secret_corpus import dense_lines
+    calls = {"values": 0, "names": 0}
+    value_span, is_secret_name = redact._value_span, redact._is_secret_name
+
+    def counted(name):
+        def wrapper(*args):
+            calls[name] += 1
+            return (value_span if name == "values" else is_secret_name)(*args)
+        return wrapper
+    monkeypatch.setattr(redact, "_value_span", counted("values"))
+    monkeypatch.setattr(redact, "_is_secret_name", counted("names"))
+    for index, (unit, line) in enumerate(dense_lines()):
+        if index % 15:
+            continue
+        calls.update(values=0, names=0)
+        redact_bytes(line + b"\n" + line)
+        assert calls["values"] <= 2 * (2 * DENSE_LINE_VALUES + 1), unit
+        assert calls["names"] <= 16, unit
+
+
 def test_long_token_runs_are_redacted_once():
     token = "ghp_" + "A1b2" * (N // 4)
     out, count = redact_text(f"x {token} y")
