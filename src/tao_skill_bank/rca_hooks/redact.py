@@ -17,11 +17,15 @@ Four passes collect the spans to replace, then one join writes the result:
    Shannon entropy above 4.5 bits, hex strings above 3.0) and public IPv4 addresses; hex digests
    under digest names (`sha256`, `hash`, `commit`, ...) are kept, they are provenance.
 
-Why linear: every regex here either starts with a literal or is anchored by a look-behind at the
-start of a character run, and has no nested or ambiguous repetition, so each attempt scans at most
-one run and a failed attempt costs O(1) at the next position; the Python loops run once per hit
-of a secret word, and each hit moves the scan position past the name and value it consumed.
-`tests/rca_hooks/test_redact.py` checks the regex shapes; `benchmarks/hooks_latency.py` times it.
+Why linear, and bounded per line: every regex here either starts with a literal or is anchored by
+a look-behind at the start of a character run, and has no nested or ambiguous repetition, so each
+attempt scans at most one run and a failed attempt costs O(1) at the next position. Named values
+are found by one regex matching a secret word, the rest of its name and an optional separator
+(the regex engine walks the bytes; each name is consumed once); Python looks only at names followed
+by a separator, flag value or setter, judges a repeated name once, and after DENSE_LINE_VALUES
+values on one line redacts the rest of that line instead of evaluating more.
+`tests/rca_hooks/test_redact.py` checks the regex shapes and the per-line bound;
+`benchmarks/hooks_latency.py` times it.
 """
 
 from __future__ import annotations
