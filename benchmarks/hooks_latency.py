@@ -111,6 +111,15 @@ def redaction_rows(show_lines: bool) -> list[tuple[str, float]]:
         if ms > worst:
             worst_name, worst = name, ms
     rows.append((f"slowest adversarial line ({worst_name}; CPU)", worst))
+    from secret_corpus import dense_lines
+    timed = [(cpu_and_wall_ms(lambda: redact_bytes(line))[0], unit) for unit, line in dense_lines()]
+    slowest = sorted(timed, reverse=True)[:20]  # re-time the slowest: one sample can be a scheduling blip
+    slowest = sorted(((min(cpu_and_wall_ms(lambda: redact_bytes(unit * (N // len(unit))))[0] for _ in range(3)), unit)
+                      for _, unit in slowest), reverse=True)
+    if show_lines:
+        for ms, unit in slowest[:10]:
+            print(f"  dense line {unit!r:<45} {ms:7.1f} ms CPU")
+    rows.append((f"slowest of {len(timed)} generated 100 kB dense lines ({slowest[0][1]!r} repeated; CPU)", slowest[0][0]))
     return rows
 
 

@@ -185,3 +185,23 @@ def transcript_jsonl() -> str:
 
 FILE_TYPES = {"transcript.jsonl": transcript_jsonl, "settings.json": settings_json, "train.yaml": yaml_file,
               "run_record.json": run_record_json, "notes.txt": text_file}
+
+
+# ---- dense lines: the shapes a hostile or generated line repeats thousands of times -------------
+
+DENSE_NAMES = ["key", "pwd", "secret", "token", "password", "api_key", "auth", "sig", "cookie", "bearer", "login", "curl",
+               "mysql", "sshpass", "-p", "--password", '"password"', "'token'", '\\"api_key\\"', "db_pass", "Authorization",
+               "AWS_SECRET_ACCESS_KEY", "set key", "config key", "passwd", "credential", "x-api-key", "secretKey"]
+DENSE_SEPARATORS = ["=", ":", ": ", " = ", " ", "\t", "  ", "=$x", ": $x", "=&", ": |", ': "', '="', "='", ": 'a b",
+                    '=\\"', " -p", " -u a:", " Bearer "]
+DENSE_JOINERS = ["", " ", "&", ",", ";", " # "]
+
+
+def dense_lines(length: int = 100_000):
+    """(unit, line): every name × separator × joiner unit repeated to `length` bytes — 3,192 lines
+    holding up to one secret word every 3 bytes."""
+    for name in DENSE_NAMES:
+        for separator in DENSE_SEPARATORS:
+            for joiner in DENSE_JOINERS:
+                unit = (name + separator + joiner).encode()
+                yield unit, unit * (length // len(unit))

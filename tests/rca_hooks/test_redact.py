@@ -7,7 +7,7 @@ import yaml
 
 from secret_corpus import FILE_TYPES, KINDS
 from tao_skill_bank.rca_hooks import miniyaml, payload, redact, reportcheck, runcheck
-from tao_skill_bank.rca_hooks.redact import MARK, redact_bytes, redact_text
+from tao_skill_bank.rca_hooks.redact import DENSE_LINE_VALUES, MARK, redact_bytes, redact_text
 
 if sys.version_info >= (3, 11):
     import re._constants as sre_constants
@@ -131,11 +131,56 @@ def test_adversarial_lines_are_redacted_to_the_end_of_their_string(line, kept_pr
 
 @pytest.mark.parametrize("line", [
     "A" * N, '"' + "\\" * N + '"', '"' * N, "'" * N, "key " * (N // 4), "eyJ" * (N // 3), "1.2.3.4." * (N // 8),
-    "://a:" * (N // 5), "--password " * (N // 11), "a_" * (N // 2), "key=$" * (N // 5), "password: $x " * (N // 13),
-    "the key: see " * (N // 13),
+    "://a:" * (N // 5), "--password " * (N // 11), "a_" * (N // 2), "key=$" * (N // 5), "sig=&" * (N // 5),
+    "password: $x " * DENSE_LINE_VALUES, "the key: see " * DENSE_LINE_VALUES, '"key": "key", ' * DENSE_LINE_VALUES,
+    "curl -u a: " * (DENSE_LINE_VALUES // 2), "image_key=1 " * (N // 12),
 ])
 def test_adversarial_lines_without_secrets_come_back_unchanged(line):
     assert redact_text(line) == (line, 0)
+
+
+@pytest.mark.parametrize("unit", ["password: $x ", "the key: see ", "pwd=$HOME&", '"token": null, ', "secret: secret: "])
+def test_a_line_with_too_many_secret_values_is_redacted_from_there_to_its_end(unit):
+    # Kept or prose values are evaluated one by one up to the bound; past it the rest of the line
+    # goes, and the next line is scanned as usual.
+    line = unit * (3 * DENSE_LINE_VALUES)
+    out, count = redact_text(line + "\nnext: line password=hunter2\n")
+    first, second = out.split("\n")[:2]
+    assert first.endswith(MARK) and MARK not in first[:-len(MARK)]
+    assert len(first) < len(line) and line.startswith(first[:-len(MARK)])
+    assert first[:-len(MARK)].count(unit.split()[0].strip('"=:$&')) >= DENSE_LINE_VALUES
+    assert second == "next: line password=" + MARK and count == 2
+
+
+def test_past_the_bound_no_secret_of_the_line_survives():
+    line = "".join(f"password={i:08d}x&" for i in range(3 * DENSE_LINE_VALUES))
+    out, count = redact_text(line)
+    assert not any(f"{i:08d}x" in out for i in range(3 * DENSE_LINE_VALUES))
+    assert count == DENSE_LINE_VALUES + 1
+
+
+def test_the_python_work_per_line_is_bounded_on_dense_lines(monkeypatch):
+    # The time bound's cost model (benchmarks/hooks_latency.py times it): the regex engine walks the
+    # bytes; Python evaluates at most ~DENSE_LINE_VALUES values per line, and judges a repeated
+    # name once, however the line is built.
+    from secret_corpus import dense_lines
+    calls = {"values": 0, "names": 0}
+    value_span, is_secret_name = redact._value_span, redact._is_secret_name
+
+    def counted(name):
+        def wrapper(*args):
+            calls[name] += 1
+            return (value_span if name == "values" else is_secret_name)(*args)
+        return wrapper
+    monkeypatch.setattr(redact, "_value_span", counted("values"))
+    monkeypatch.setattr(redact, "_is_secret_name", counted("names"))
+    for index, (unit, line) in enumerate(dense_lines()):
+        if index % 15:
+            continue
+        calls.update(values=0, names=0)
+        redact_bytes(line + b"\n" + line)
+        assert calls["values"] <= 2 * (2 * DENSE_LINE_VALUES + 1), unit
+        assert calls["names"] <= 16, unit
 
 
 def test_long_token_runs_are_redacted_once():

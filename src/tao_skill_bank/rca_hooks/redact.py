@@ -17,11 +17,15 @@ Four passes collect the spans to replace, then one join writes the result:
    Shannon entropy above 4.5 bits, hex strings above 3.0) and public IPv4 addresses; hex digests
    under digest names (`sha256`, `hash`, `commit`, ...) are kept, they are provenance.
 
-Why linear: every regex here either starts with a literal or is anchored by a look-behind at the
-start of a character run, and has no nested or ambiguous repetition, so each attempt scans at most
-one run and a failed attempt costs O(1) at the next position; the Python loops run once per hit
-of a secret word, and each hit moves the scan position past the name and value it consumed.
-`tests/rca_hooks/test_redact.py` checks the regex shapes; `benchmarks/hooks_latency.py` times it.
+Why linear, and bounded per line: every regex here either starts with a literal or is anchored by
+a look-behind at the start of a character run, and has no nested or ambiguous repetition, so each
+attempt scans at most one run and a failed attempt costs O(1) at the next position. Named values
+are found by one regex matching a secret word, the rest of its name and an optional separator
+(the regex engine walks the bytes; each name is consumed once); Python looks only at names followed
+by a separator, flag value or setter, judges a repeated name once, and after DENSE_LINE_VALUES
+values on one line redacts the rest of that line instead of evaluating more.
+`tests/rca_hooks/test_redact.py` checks the regex shapes and the per-line bound;
+`benchmarks/hooks_latency.py` times it.
 """
 
 from __future__ import annotations
@@ -194,16 +198,9 @@ def _private_keys(data: bytes, spans: list) -> None:
 
 # ---- 2. named values ---------------------------------------------------------------------------
 
-# Words that start a look at the name around them (searched in a lower-cased copy).
-_HIT_RE = re.compile(rb"key|token|secret|pass|pwd|credential|auth|cookie|sig|bearer|login|curl|mysql")
 _NAME_CHAR = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
-_NAME_TAIL_RE = re.compile(rb"[A-Za-z0-9_.\-]*")
 _MAX_NAME = 80
 _NO_VALUE_BYTES = frozenset((b"", b"&", b";", b"|", b",", b")", b"}", b"]", b"\n", b"\r", b" ", b"\t"))
-_SPACED_SEPARATOR_RE = re.compile(rb"[ \t]+[=:]")
-_AFTER_NAME_BYTES = {b"=", b":", b'"', b"'", b"\\", b" ", b"\t"}
-# After a name: an optional closing quote of a quoted key, then `=` or `:` (not `://`).
-_SEPARATOR_RE = re.compile(rb"(\\*[\"'])?([ \t]*)(=|:(?!//))[ \t]*")
 _FLAG_SEPARATOR_RE = re.compile(rb"=|[ \t]+")
 # `aws configure set NAME VALUE`, `git config --global NAME VALUE`, `npm config set NAME VALUE`:
 # a command word before the name makes a space the separator.
@@ -381,6 +378,7 @@ class _Lines:
 
     def __init__(self, data: bytes):
         self.data, self.start, self.end, self.json = data, 0, -1, False
+        self.values = 0  # values of secret names evaluated on this line (see DENSE_LINE_VALUES)
         self._rest = (-1, -1)      # (from, to): no stop byte in data[from:to], data[to] is one
         self._comment = (-1, -1)   # (from, at): first " #" at or after `from` is at `at` (-1: none before line end)
 
@@ -401,7 +399,7 @@ class _Lines:
     def at(self, pos: int) -> None:
         if pos <= self.end:
             return
-        self._rest, self._comment = (-1, -1), (-1, -1)
+        self._rest, self._comment, self.values = (-1, -1), (-1, -1), 0
         data = self.data
         self.start = data.rfind(b"\n", 0, pos) + 1  # scans back over this line only
         end = data.find(b"\n", pos)
@@ -456,95 +454,179 @@ def _block_scalar(data: bytes, lines: _Lines):
     return (lines.end + 1, end) if end > lines.end else None
 
 
+# One match per name that holds a secret word (searched in the lower-cased copy): the word, the rest
+# of its name, and the separator after it when there is one. The separator is optional, so a match
+# never fails after the word: each name is consumed once and never rescanned (linear), and the bytes
+# are walked by the regex engine, not by Python. Groups: 1 word, 2 rest of the name, 3 closing quote
+# of a quoted key, 4 spaces before the separator, 5 the separator (`=` or `:`, not `://`).
+_CANDIDATE_RE = re.compile(rb"(key|token|sshpass|secret|pass|pwd|credential|auth|cookie|sig|bearer|login|curl|mysql)"
+                           rb"([a-z0-9_.\-]*)(?:(\\*[\"'])?([ \t]*)(=|:(?!//))[ \t]*)?")
+_HAS_SEPARATOR = 5
+_NAME_BYTES = bytes(sorted(_NAME_CHAR))
+# Where the name of a setter command starts (see _SETTER_BEFORE): group 1 ends there. A lookahead,
+# so that overlapping setters (`config set NAME`) are all found.
+_SETTER_RE = re.compile(b"(?=(?:" + b"|".join(map(re.escape, sorted(_SETTER_BEFORE, key=len, reverse=True))) + rb")([ \t]+))")
+
+
+def _memo(fn, limit: int = 4096):
+    """`fn` (pure, over bytes) with a bounded cache: a line repeating one name or value thousands of
+    times pays for the decision once; the bound keeps a file of unique names from growing it."""
+    cache: dict = {}
+
+    def cached(*key):
+        try:
+            return cache[key]
+        except KeyError:
+            if len(cache) >= limit:
+                cache.clear()
+            result = cache[key] = fn(*key)
+            return result
+    return cached
+
+
+# A line holding more values of secret names than this (a real line holds a handful; only a
+# generated or hostile one holds thousands) is redacted from that value to its end: the per-line
+# time bound then holds however the rest of the line is built, at the cost of over-redacting it.
+DENSE_LINE_VALUES = 1000
+
+
 def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
     lines = _Lines(data)
-    pos = 0
+    pos = 0  # values before this position are consumed: names inside them are not looked at
     scanned: dict[bytes, int] = {}  # per command word: end of the last command segment scanned
-    while (hit := _HIT_RE.search(lowered, pos)) is not None:
-        word = hit.group(0)
-        lines.at(hit.start())
-        if word in _COMMAND_RULES:
-            if hit.start() >= scanned.get(word, -1):
-                scanned[word] = _command_flags(data, hit, lines, spans, _COMMAND_RULES[word])
-            pos = hit.end()
-            continue
-        end = _NAME_TAIL_RE.match(data, hit.end()).end()
-        pos = max(end, hit.end())
-        nxt = data[end:end + 1]
-        if nxt not in _AFTER_NAME_BYTES and word != b"bearer":
-            continue  # fast path: no separator, flag value or quote can follow this name
-        if nxt == b"=" and data[end + 1:end + 2] in _NO_VALUE_BYTES:
-            continue  # `sig=&…`: an empty value
-        if nxt in b" \t" and data[hit.start() - 1:hit.start()] == b"-" and \
-                data[end:end + 64].lstrip(b" \t")[:1] in (b"-", b""):
-            continue  # `--password --next`: a flag without a value
-        if nxt in b" \t" and not _SPACED_SEPARATOR_RE.match(data, end) and not (
-                hit.start() > 0 and data[hit.start() - 1] in b"-_." or lowered[hit.start() - 3:hit.start()] == b"ssh" or
-                data[max(lines.start, hit.start() - 48):hit.start()].rstrip().endswith(_SETTER_BEFORE)):
-            continue  # "key word": neither `name = value`, a flag, nor a setter command
-        start = hit.start()
-        floor = max(lines.start, start - _MAX_NAME)
-        while start > floor and data[start - 1] in _NAME_CHAR:
-            start -= 1
-        if start == floor and floor > lines.start and data[floor - 1] in _NAME_CHAR:
-            continue  # part of a run too long to be a name
-        if word == b"bearer":
-            bearer = _BEARER_VALUE_RE.match(data, hit.start())
-            if bearer and not _value_kept(bearer.group(1)):
-                spans.append(bearer.span(1))
-                pos = bearer.end()
-            continue
-        name = data[start:end]
-        if name.lower().endswith(b"sshpass"):
-            if hit.start() >= scanned.get(b"sshpass", -1):
-                scanned[b"sshpass"] = _command_flags(data, hit, lines, spans, _LOGIN_P_RE)
-            continue
-        flag = name.startswith(b"-") and (start == lines.start or data[start - 1] in b" \t\"'=([{")
-        if not _is_secret_name(name.lstrip(b"-") if flag else name):
-            continue
-        value = None
-        if flag:
-            sep = _FLAG_SEPARATOR_RE.match(data, end)
-            if sep:
-                value = _value_span(data, sep.end(), lines, False, False, False)
-        elif data[max(lines.start, start - 16):start].rstrip().endswith(_SETTER_BEFORE) and data[end:end + 1] in b" \t":
-            sep = _FLAG_SEPARATOR_RE.match(data, end)
-            value = _value_span(data, sep.end(), lines, False, False, False)
+    setter_starts = None  # found on first need, once per file
+    verdicts: dict[bytes, bool] = {}  # name -> _is_secret_name(name): a repeated name is judged once
+    kept = _memo(_value_kept)
+    while pos < len(data):
+        for cand in _CANDIDATE_RE.finditer(lowered, pos):
+            hit = cand.start()
+            if hit < pos:
+                continue
+            word, end = cand.group(1), cand.end(2)
+            if word in _WORD_RULES:
+                pos = _word_rules(data, cand, word, lines, spans, scanned, pos, kept)
+                if lines.values > DENSE_LINE_VALUES:
+                    spans.append((cand.end(1), lines.end))
+                    pos = _next_line(data, lines, spans)
+                    break
+            separated = cand.lastindex == _HAS_SEPARATOR
+            if separated:
+                if cand.start(5) == end and data[end:end + 1] == b"=" and data[end + 1:end + 2] in _NO_VALUE_BYTES:
+                    continue  # `sig=&…`: an empty value
+            elif data[end:end + 1] not in (b" ", b"\t"):
+                continue  # no separator and no space: nothing can follow as a value
+            start = hit
+            if hit and data[hit - 1] in _NAME_CHAR:  # the name starts before the word (a name has no newline)
+                floor = max(0, hit - _MAX_NAME)
+                before = data[floor:hit]
+                start = hit - (len(before) - len(before.rstrip(_NAME_BYTES)))
+                if start == floor and floor and data[floor - 1] in _NAME_CHAR:
+                    continue  # part of a run too long to be a name
+            if not separated:  # after a space only a flag (`--password X`) or a setter's name takes a value
+                if data[start:start + 1] == b"-":
+                    if data[hit - 1] == 0x2D and data[end:end + 64].lstrip(b" \t")[:1] in (b"-", b""):
+                        continue  # `--password --next`: a flag without a value
+                else:
+                    if setter_starts is None:
+                        setter_starts = {m.end(1) for m in _SETTER_RE.finditer(data)}
+                    if start not in setter_starts:
+                        continue  # "key word" in prose
+            name = data[start:end]
+            flag = name[:1] == b"-" and (not start or data[start - 1] in b"\n \t\"'=([{")
+            if flag:
+                name = name.lstrip(b"-")
+            secret = verdicts.get(name)
+            if secret is None:
+                if len(verdicts) >= 4096:
+                    verdicts.clear()
+                secret = verdicts[name] = _is_secret_name(name)
+            if not secret:
+                continue
+            lines.at(hit)
+            lines.values += 1
+            if lines.values > DENSE_LINE_VALUES:
+                spans.append((end, lines.end))
+                pos = _next_line(data, lines, spans)
+                break
+            value = _named_value(data, cand, lines, start, end, flag, separated)
+            if value and name.lower() in _GENERIC_NAMES and (
+                    _SPACE_RE.search(data, value[0], value[1]) or value[1] - value[0] < 6):
+                value = None  # prose such as "the key: see below", or code such as `key=str`
+            if value and not kept(_head(data, value), data[value[1]:value[1] + 1]):
+                vstart = value[0]
+                scheme = _SCHEME_RE.match(data, vstart, value[1])
+                if scheme and scheme.end() < value[1]:
+                    vstart = scheme.end()
+                if not kept(_head(data, (vstart, value[1]))):
+                    spans.append((vstart, value[1]))
+                    if lines.end - value[1] <= 64 and not data[value[1]:lines.end].strip():
+                        pos = _next_line(data, lines, spans)  # the line is covered to its end
+                        break
+                pos = max(pos, value[1])
+            elif value and not isinstance(value, _RestOfLine) and data[value[0]:value[0] + 1] != b"-":
+                pos = max(pos, value[1])  # a kept one-word or quoted value (not a flag): nothing inside it is looked at again
         else:
-            sep = _SEPARATOR_RE.match(data, end)
-            if sep and (sep.group(1) is None or start > lines.start and data[start - 1] in b"\"'"):
-                value = _value_span(data, sep.end(), lines, sep.group(1) is not None, bool(sep.group(2)) and sep.group(3) == b"=",
-                                    sep.group(3) == b":")
-        if value and name.lower().strip(b"-") in _GENERIC_NAMES and (
-                _SPACE_RE.search(data, value[0], value[1]) or value[1] - value[0] < 6):
-            value = None  # prose such as "the key: see below", or code such as `key=str`
-        if value and not _value_kept(_head(data, value), data[value[1]:value[1] + 1]):
-            vstart = value[0]
-            scheme = _SCHEME_RE.match(data, vstart, value[1])
-            if scheme and scheme.end() < value[1]:
-                vstart = scheme.end()
-            if not _value_kept(_head(data, (vstart, value[1]))):
-                spans.append((vstart, value[1]))
-            pos = max(pos, value[1])
-        elif value and not isinstance(value, _RestOfLine):
-            pos = max(pos, value[1])  # a kept one-word or quoted value: nothing inside it is looked at again
+            return
+
+
+def _named_value(data: bytes, cand: re.Match, lines: "_Lines", start: int, end: int, flag: bool, separated: bool):
+    """The value span of the secret name data[start:end] found by `cand`, or None."""
+    if flag:
+        sep = _FLAG_SEPARATOR_RE.match(data, end)
+        return _value_span(data, sep.end(), lines, False, False, False) if sep else None
+    if data[end:end + 1] in (b" ", b"\t") and data[max(lines.start, start - 16):start].rstrip().endswith(_SETTER_BEFORE):
+        return _value_span(data, _FLAG_SEPARATOR_RE.match(data, end).end(), lines, False, False, False)
+    if separated and (cand.group(3) is None or start > lines.start and data[start - 1] in b"\"'"):
+        return _value_span(data, cand.end(), lines, cand.group(3) is not None,
+                           bool(cand.group(4)) and cand.group(5) == b"=", cand.group(5) == b":")
+    return None
+
+
+def _next_line(data: bytes, lines: "_Lines", spans: list) -> int:
+    """Where the scan goes on once the rest of a line is redacted: the next line, as every later
+    value on this one would end at the line end at the latest — after redacting a YAML block scalar
+    opened at the line's end (`token: |`), whose body is on the next lines."""
+    tail = data[max(lines.start, lines.end - 8):lines.end].rstrip()
+    if tail.endswith((b"|", b"|-", b"|+", b">", b">-", b">+")) and b":" in data[max(lines.start, lines.end - 12):lines.end]:
+        block = _block_scalar(data, lines)
+        if block:
+            spans.append(block)
+    return lines.end
+
+
+def _word_rules(data: bytes, cand: re.Match, word: bytes, lines: "_Lines", spans: list, scanned: dict, pos: int,
+                kept) -> int:
+    """`Bearer X` and the command words (`docker login -p`, `sshpass -p`, `mysql -pX`, `curl -u`);
+    returns the new `pos`. Each command segment is scanned once per word."""
+    lines.at(cand.start())
+    if word == b"bearer":
+        bearer = _BEARER_VALUE_RE.match(data, cand.start())
+        lines.values += bearer is not None
+        if bearer and not kept(bearer.group(1)):
+            spans.append(bearer.span(1))
+            return max(pos, bearer.end())
+    elif cand.start() >= scanned.get(word, -1):
+        lines.values += 1  # a command segment costs one value, each flag in it one more
+        scanned[word] = _command_flags(data, cand.end(1), lines, spans, _COMMAND_RULES[word], kept)
+    return pos
 
 
 _LOGIN_P_RE = re.compile(rb"(?:^|[ \t])(?:-p|--password)(?:=|[ \t]+)")
 _MYSQL_P_RE = re.compile(rb"(?:^|[ \t])-p(?=[^\s\-])")
 _CURL_U_RE = re.compile(rb"(?:^|[ \t])(?:-u|--user|--proxy-user)(?:=|[ \t]+)[\"']?[^\s:\"'\\]*:")
 _SEGMENT_END_RE = re.compile(rb"&&|\|\||[;|\n]|\\n")
-_COMMAND_RULES = {b"login": _LOGIN_P_RE, b"mysql": _MYSQL_P_RE, b"curl": _CURL_U_RE}
+_COMMAND_RULES = {b"login": _LOGIN_P_RE, b"sshpass": _LOGIN_P_RE, b"mysql": _MYSQL_P_RE, b"curl": _CURL_U_RE}
+_WORD_RULES = {b"bearer", *_COMMAND_RULES}
 
 
-def _command_flags(data: bytes, hit: re.Match, lines: _Lines, spans: list, rule: re.Pattern) -> int:
+def _command_flags(data: bytes, seg_start: int, lines: _Lines, spans: list, rule: re.Pattern, kept) -> int:
     """`docker login -p X` / `sshpass -p X` / `mysql -pX` / `curl -u user:X`, within one command."""
-    seg_start = hit.end()
     stop = _SEGMENT_END_RE.search(data, seg_start, min(lines.end, seg_start + 4096))
     seg_end = stop.start() if stop else min(lines.end, seg_start + 4096)
     for match in rule.finditer(data, seg_start, seg_end):
+        lines.values += 1
         value = _value_span(data, match.end(), lines, False, False, False)
-        if value and not _value_kept(data[value[0]:value[1]]):
+        if value and not kept(_head(data, value)):
             spans.append((value[0], min(value[1], seg_end)))
     return max(seg_start, seg_end)
 
