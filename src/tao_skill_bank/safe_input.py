@@ -60,21 +60,30 @@ def read_text(path: str | os.PathLike, *, max_bytes: int, what: str = "file", fi
               fix_missing: str = "check the path") -> str:
     """UTF-8 text of a regular file of at most `max_bytes` bytes, else a one-line UserError."""
     path = Path(path)
-    try:
-        info = os.stat(path)
+    try:  # opened first and judged by fstat of the descriptor: a file swapped for a FIFO after a check cannot hang us
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise UserError(f"{what} not found", file=str(path), field=field, fix=fix_missing,
                         exit_code=EXIT_ENVIRONMENT) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise UserError(f"{what} is a folder, not a file", file=str(path), field=field, fix=fix_missing)
-    if not stat.S_ISREG(info.st_mode):
-        raise UserError(f"{what} is not a regular file (a pipe or device could be read forever)", file=str(path),
-                        field=field, fix="pass a regular file")
-    if info.st_size > max_bytes:
-        raise UserError(f"{what} is {info.st_size:,} bytes, above the {max_bytes:,}-byte limit", file=str(path),
-                        field=field, fix=f"pass the real {what}; it should be far smaller")
-    with open(path, "rb") as handle:
-        data = handle.read(max_bytes + 1)
+    except IsADirectoryError:
+        raise UserError(f"{what} is a folder, not a file", file=str(path), field=field, fix=fix_missing) from None
+    except OSError as exc:
+        raise UserError(f"{what} cannot be read ({exc.strerror or type(exc).__name__})", file=str(path), field=field,
+                        fix="check the path and its permissions", exit_code=EXIT_ENVIRONMENT) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise UserError(f"{what} is a folder, not a file", file=str(path), field=field, fix=fix_missing)
+        if not stat.S_ISREG(info.st_mode):
+            raise UserError(f"{what} is not a regular file (a pipe or device could be read forever)", file=str(path),
+                            field=field, fix="pass a regular file")
+        if info.st_size > max_bytes:
+            raise UserError(f"{what} is {info.st_size:,} bytes, above the {max_bytes:,}-byte limit", file=str(path),
+                            field=field, fix=f"pass the real {what}; it should be far smaller")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    finally:
+        os.close(fd)
     if len(data) > max_bytes:  # grew while we looked
         raise UserError(f"{what} is above the {max_bytes:,}-byte limit", file=str(path), field=field,
                         fix=f"pass the real {what}")

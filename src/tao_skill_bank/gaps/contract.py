@@ -80,16 +80,29 @@ def completion_problem(folder: Path) -> str | None:
     """None when `folder` holds a finished run, else why not (one clause, names no fix)."""
     import json
 
-    path = folder / COMPLETE
+    import os
+    import stat
+
+    missing = (f"no {COMPLETE}: the run that wrote it failed, was killed or ran out of disk "
+               "before it finished (or a container was run by hand)")
+    try:  # judged on the opened descriptor: a marker swapped for a FIFO cannot hang the reader
+        fd = os.open(folder / COMPLETE, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_NOFOLLOW", 0))
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return missing
+    except OSError:
+        return f"{COMPLETE} is unreadable"
     try:
-        if not path.is_file():
-            return (f"no {COMPLETE}: the run that wrote it failed, was killed or ran out of disk "
-                    "before it finished (or a container was run by hand)")
-        if path.stat().st_size > MAX_COMPLETE_BYTES:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return missing
+        if info.st_size > MAX_COMPLETE_BYTES:
             return f"{COMPLETE} is larger than {MAX_COMPLETE_BYTES} bytes"
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(os.read(fd, MAX_COMPLETE_BYTES + 1).decode("utf-8"))
     except (OSError, ValueError):
         return f"{COMPLETE} is unreadable"
+    finally:
+        os.close(fd)
     files = record.get("files") if isinstance(record, dict) else None
     if not isinstance(files, dict) or not any(name in files for name in ENGINE_ARTIFACTS):
         return f"{COMPLETE} lists no result file"
