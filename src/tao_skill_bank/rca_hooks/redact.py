@@ -149,6 +149,7 @@ _LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 # The scanners' base64 alphabet (url-safe too); a backslash counts, as it does for detect-secrets.
 _B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-\\")
+_B64_ALPHABET = bytes(sorted(_B64))
 _PEM_HEAD_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,60})-----")
 _PEM_SECRET_WORDS = (b"PRIVATE", b"ENCRYPTED", b"SECRET")
 _PUTTY_HEAD_RE = re.compile(rb"PuTTY-User-Key-File-[0-9]: ")
@@ -198,9 +199,10 @@ def _runs(data: bytes, spans: list) -> None:
                 if (80 <= len(body) <= 88 and (match.start() == 0 or run[match.start() - 1:match.start()] in b"=-_.")
                         and re.search(rb"[0-9]", body) and re.search(rb"[a-z]", body)):
                     spans.append((start + match.start(), start + match.end()))
-        _unprefixed_tokens(data, start, end, run, spans)
-        _vendor_assignment(data, start, end, run, spans)
-        _aws_secret_key(data, start, end, run, spans)
+        if end - start >= 24:  # the shortest of these formats
+            _unprefixed_tokens(data, start, end, run, spans)
+            _vendor_assignment(data, start, end, run, spans)
+            _aws_secret_key(data, start, end, run, spans)
         _high_entropy_run(data, start, end, run, spans)
 
 
@@ -241,6 +243,7 @@ _VENDOR_BEFORE_RE = re.compile(
     rb"(?im)(?:^|[^A-Za-z0-9_])\[?[\"']?((?:ibm[_\-]?cloud[_\-]?iam|cloud[_\-]?iam|ibm[_\-]?cloud|ibm[_\-]?iam|ibm|iam|cloud|"
     rb"cloudant|clou|cl|softlayer|sl|(?:ibm)?[_\-]?cos[_\-]?(?:hmac)?)?[_\-]?(?:api)?"
     rb"(?:key|pwd|pw|password|pass|token|secret[_\-]?(?:access)?[_\-]?key))[\"']?\]?(?: *(?:=>|:=|::|=|:) *| +)[\"']?$")
+_VENDOR_WORD_RE = re.compile(rb"(?i)key|pw|pass|token")
 _CLOUDANT_NAME_RE = re.compile(rb"(?:cloudant|clou|cl)[_\-]?(?:api)?(?:key|pwd|pw|password|pass|token)")
 _SOFTLAYER_NAME_RE = re.compile(rb"(?:softlayer|sl)[_\-]?(?:api)?(?:key|pwd|password|pass|token)")
 _CLOUDANT_VALUE_RE = re.compile(rb"[0-9a-fA-F]{64}|[a-zA-Z]{24}")
@@ -252,8 +255,9 @@ _COS_VALUE_RE = re.compile(rb"[a-f0-9]{48}(?![a-f0-9])")
 def _vendor_assignment(data: bytes, start: int, end: int, run: bytes, spans: list) -> None:
     equals = run.find(b"=", 1, 81)
     for value in (start, start + equals + 1) if equals > 0 else (start,):
-        near = data[max(0, value - 12):value].lower()
-        if not (b"key" in near or b"pw" in near or b"pass" in near or b"token" in near):
+        if end - value < 24:
+            continue
+        if not _VENDOR_WORD_RE.search(data, max(0, value - 12), value):
             continue  # the common case: no key word right before this run
         shapes = [shape for shape in (_IAM_VALUE_RE, _COS_VALUE_RE, _CLOUDANT_VALUE_RE, _SOFTLAYER_VALUE_RE)
                   if shape.match(data, value, end)]
@@ -907,7 +911,7 @@ def _high_entropy_run(data: bytes, start: int, end: int, run: bytes, spans: list
         close = end
         while close < len(data) and data[close] == 0x5C:  # JSON-escaped closing quote
             close += 1
-        if close < len(data) and data[close] == quote and not run.translate(None, bytes(_B64)) \
+        if close < len(data) and data[close] == quote and not run.translate(None, _B64_ALPHABET) \
                 and _flagged_string(data[start:close], True) and not _provenance_name(data, start - 1, run):
             spans.append((start, end))
         return
