@@ -2,20 +2,37 @@
 
 Works on bytes (so a file that is not UTF-8 is still redacted) and replaces each secret value by
 `[REDACTED]`, leaving names, quotes and surrounding text intact (a JSON line stays valid JSON).
-Four passes collect the spans to replace, then one join writes the result:
+The criterion is detect-secrets' (every built-in plugin, default filters): nothing it reports may
+survive, which `tests/rca_hooks/test_redact_differential.py` checks on generated cases of every
+file type the package writes. The passes collect the spans to replace, then one join writes the
+result:
 
-1. **Known token formats** anywhere (`KNOWN_TOKEN_KINDS`: NGC, GitHub, GitLab, Slack, Stripe, AWS,
-   Google, OpenAI/Anthropic, Hugging Face, npm, PyPI, SendGrid, Twilio, JWT, ...), and private-key
-   blocks (`-----BEGIN ... PRIVATE KEY-----` to its END line, or to the end of the string when cut).
+1. **Known token formats** (`KNOWN_TOKEN_KINDS`: NGC, GitHub, GitLab, Slack in any case, Stripe,
+   AWS key ids, Google, OpenAI/Anthropic, Hugging Face, npm, PyPI, SendGrid, Twilio, Square,
+   Artifactory, SoftLayer URLs, JWT, ...; formats the scanner also finds inside a longer word are
+   matched there too), formats without a prefix (Discord, Telegram and Mailchimp keys), AWS secret
+   keys (`aws…key… "<40 chars>"`), IBM Cloud IAM/Cloudant/SoftLayer/IBM COS values after their key
+   names (a space counts as the assignment), private-key blocks (`-----BEGIN ... PRIVATE KEY-----`
+   to its END line, or to the end of the string when cut; PuTTY key files) and the scanner's
+   private-key phrases where no block stands (`grep 'BEGIN PRIVATE KEY'`).
 2. **Named values**: the value after a name that says it holds a secret (`*KEY*`, `*TOKEN*`,
-   `*SECRET*`, `*PASSWORD*`, `pwd`, `auth`, `Authorization`, `cookie`, ...), in every form a
-   session shows: `"name": "value"` (also JSON-escaped inside a transcript string, at any depth),
-   `name=value`, `export NAME=...`, `name: value` (YAML, HTTP headers), `--name value`,
-   `docker login -p X`, `sshpass -p X`, `mysql -pX`, `curl -u user:pass`, `Bearer X`.
-3. **URL user-info**: `scheme://user:password@host` keeps the user.
-4. **High-entropy quoted strings** (the criterion secret scanners use: base64-alphabet strings with
-   Shannon entropy above 4.5 bits, hex strings above 3.0) and public IPv4 addresses; hex digests
-   under digest names (`sha256`, `hash`, `commit`, ...) are kept, they are provenance.
+   `*SECRET*`, `*PASSWORD*`, `pwd`, `auth`, `Authorization`, `cookie`, `contraseña`, ...; a name the
+   scanner's keyword rule matches counts whatever its suffix, `api_key_path` too, but not `*_id`),
+   in every form a session shows: `"name": "value"` (also JSON-escaped inside a transcript string,
+   at any depth), `name=value`, `name == "v"`, `name != "v"`, `name => "v"`, `env["NAME"] = "v"`,
+   C's `name "v";`, `export NAME=...`, `name: value` (YAML, HTTP headers), `--name value`,
+   `docker login -p X`, `sshpass -p X`, `mysql -pX`, `curl -u user:pass`, `Bearer X`; and a quoted
+   value compared with a secret name (`"v" == password`).
+3. **URL user-info**: `scheme://user:password@host` keeps the user (and `<placeholder>` passwords).
+4. **High-entropy strings** as the scanner judges them: a whole quoted string of the base64
+   alphabet above 4.5 bits of Shannon entropy, or of hex digits above 3.0 (from 9 characters), with
+   the backslashes of a JSON escape counted as it counts them (and the one its config-file reader
+   adds); a bare YAML/INI value (`key: value`, `key=value`, a flow-mapping entry, a one-line
+   `>-` block) counts as quoted, since the scanner's readers quote it. Not redacted, as the scanner
+   does not report them: strings holding a UUID, alphabet runs, strings without a letter, values
+   under an `*_id` name (`tool_use_id`), and hex digests of a digest's length under a digest name
+   (`sha256`, `commit`, ...: provenance). IPv4 addresses are not redacted: the scanner's public-IP
+   plugin reports none under its default filters (no letter), and they are not credentials.
 
 Why linear, and bounded per line: every regex here either starts with a literal or is anchored by
 a look-behind at the start of a character run, and has no nested or ambiguous repetition, so each
