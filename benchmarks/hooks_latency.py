@@ -89,6 +89,19 @@ ADVERSARIAL_LINES = {
     "secret: x 12k (rest-of-line values)": b"secret: " * (N // 8),
     "password: $x x 7k (kept references)": b"password: $x " * (N // 13),
     "key=$ x 20k (one kept 100 kB value)": b"key=$" * (N // 5),
+    # near misses of the formats and value shapes the scanner-differential test added
+    '"ab" == x 12k (compared values)': b'"ab" == ' * (N // 8),
+    "M+24 chars+. x 3.8k (Discord-like)": (b"M" + b"a" * 24 + b".") * (N // 26),
+    "32 chars + -us x 2.8k (Mailchimp-like)": (b"a" * 32 + b"-us") * (N // 35),
+    "digits:34 chars x 2.2k (Telegram-like)": (b"12345678:" + b"a" * 34 + b" ") * (N // 44),
+    "quoted hex, mismatched quotes x 7.6k": b'"abc123def4\' ' * (N // 13),
+    '"abc123def4" x 7.6k (7.6k short hex secrets)': b'"abc123def4" ' * (N // 13),
+    "YAML bare 100 kB value": b"k: " + b"Ab" * (N // 2),
+    "YAML flow entries x 3.5k": (b"x, k: " + b"ab" * 10 + b",") * (N // 27),
+    "-eyJ x 25k": b"-eyJ" * (N // 4),
+    "BEGIN x 16k": b"BEGIN " * (N // 6),
+    "cl_pw + 23 letters x 3.3k (vendor near miss)": (b"cl_pw " + b"a" * 23 + b" ") * (N // 30),
+    "one-line YAML blocks x 5k": b"k: >-\n  abcdefabcdef\n" * (N // 20),
 }
 
 

@@ -134,6 +134,11 @@ def test_adversarial_lines_are_redacted_to_the_end_of_their_string(line, kept_pr
     "://a:" * (N // 5), "--password " * (N // 11), "a_" * (N // 2), "key=$" * (N // 5), "sig=&" * (N // 5),
     "password: $x " * DENSE_LINE_VALUES, "the key: see " * DENSE_LINE_VALUES, '"key": "key", ' * DENSE_LINE_VALUES,
     "curl -u a: " * (DENSE_LINE_VALUES // 2), "image_key=1 " * (N // 12),
+    # near misses of the formats and value shapes detect-secrets' rules added (test_redact_differential.py)
+    '"ab" == ' * (N // 8), ("M" + "a" * 24 + ".") * (N // 26), ("a" * 32 + "-us") * (N // 35),
+    ("12345678:" + "a" * 34 + " ") * (N // 44), '"abc123def4\' ' * (N // 13), "k: " + "Ab" * (N // 2),
+    ("x, k: " + "ab" * 10 + ",") * (N // 27), "-eyJ" * (N // 4), "BEGIN " * (N // 6), ("cl_pw " + "a" * 23 + " ") * (N // 30),
+    "k: >-\n  abcdefabcdef\n" * (N // 20),
 ])
 def test_adversarial_lines_without_secrets_come_back_unchanged(line):
     assert redact_text(line) == (line, 0)

@@ -2,20 +2,37 @@
 
 Works on bytes (so a file that is not UTF-8 is still redacted) and replaces each secret value by
 `[REDACTED]`, leaving names, quotes and surrounding text intact (a JSON line stays valid JSON).
-Four passes collect the spans to replace, then one join writes the result:
+The criterion is detect-secrets' (every built-in plugin, default filters): nothing it reports may
+survive, which `tests/rca_hooks/test_redact_differential.py` checks on generated cases of every
+file type the package writes. The passes collect the spans to replace, then one join writes the
+result:
 
-1. **Known token formats** anywhere (`KNOWN_TOKEN_KINDS`: NGC, GitHub, GitLab, Slack, Stripe, AWS,
-   Google, OpenAI/Anthropic, Hugging Face, npm, PyPI, SendGrid, Twilio, JWT, ...), and private-key
-   blocks (`-----BEGIN ... PRIVATE KEY-----` to its END line, or to the end of the string when cut).
+1. **Known token formats** (`KNOWN_TOKEN_KINDS`: NGC, GitHub, GitLab, Slack in any case, Stripe,
+   AWS key ids, Google, OpenAI/Anthropic, Hugging Face, npm, PyPI, SendGrid, Twilio, Square,
+   Artifactory, SoftLayer URLs, JWT, ...; formats the scanner also finds inside a longer word are
+   matched there too), formats without a prefix (Discord, Telegram and Mailchimp keys), AWS secret
+   keys (`aws…key… "<40 chars>"`), IBM Cloud IAM/Cloudant/SoftLayer/IBM COS values after their key
+   names (a space counts as the assignment), private-key blocks (`-----BEGIN ... PRIVATE KEY-----`
+   to its END line, or to the end of the string when cut; PuTTY key files) and the scanner's
+   private-key phrases where no block stands (`grep 'BEGIN PRIVATE KEY'`).
 2. **Named values**: the value after a name that says it holds a secret (`*KEY*`, `*TOKEN*`,
-   `*SECRET*`, `*PASSWORD*`, `pwd`, `auth`, `Authorization`, `cookie`, ...), in every form a
-   session shows: `"name": "value"` (also JSON-escaped inside a transcript string, at any depth),
-   `name=value`, `export NAME=...`, `name: value` (YAML, HTTP headers), `--name value`,
-   `docker login -p X`, `sshpass -p X`, `mysql -pX`, `curl -u user:pass`, `Bearer X`.
-3. **URL user-info**: `scheme://user:password@host` keeps the user.
-4. **High-entropy quoted strings** (the criterion secret scanners use: base64-alphabet strings with
-   Shannon entropy above 4.5 bits, hex strings above 3.0) and public IPv4 addresses; hex digests
-   under digest names (`sha256`, `hash`, `commit`, ...) are kept, they are provenance.
+   `*SECRET*`, `*PASSWORD*`, `pwd`, `auth`, `Authorization`, `cookie`, `contraseña`, ...; a name the
+   scanner's keyword rule matches counts whatever its suffix, `api_key_path` too, but not `*_id`),
+   in every form a session shows: `"name": "value"` (also JSON-escaped inside a transcript string,
+   at any depth), `name=value`, `name == "v"`, `name != "v"`, `name => "v"`, `env["NAME"] = "v"`,
+   C's `name "v";`, `export NAME=...`, `name: value` (YAML, HTTP headers), `--name value`,
+   `docker login -p X`, `sshpass -p X`, `mysql -pX`, `curl -u user:pass`, `Bearer X`; and a quoted
+   value compared with a secret name (`"v" == password`).
+3. **URL user-info**: `scheme://user:password@host` keeps the user (and `<placeholder>` passwords).
+4. **High-entropy strings** as the scanner judges them: a whole quoted string of the base64
+   alphabet above 4.5 bits of Shannon entropy, or of hex digits above 3.0 (from 9 characters), with
+   the backslashes of a JSON escape counted as it counts them (and the one its config-file reader
+   adds); a bare YAML/INI value (`key: value`, `key=value`, a flow-mapping entry, a one-line
+   `>-` block) counts as quoted, since the scanner's readers quote it. Not redacted, as the scanner
+   does not report them: strings holding a UUID, alphabet runs, strings without a letter, values
+   under an `*_id` name (`tool_use_id`), and hex digests of a digest's length under a digest name
+   (`sha256`, `commit`, ...: provenance). IPv4 addresses are not redacted: the scanner's public-IP
+   plugin reports none under its default filters (no letter), and they are not credentials.
 
 Why linear, and bounded per line: every regex here either starts with a literal or is anchored by
 a look-behind at the start of a character run, and has no nested or ambiguous repetition, so each
@@ -31,6 +48,7 @@ values on one line redacts the rest of that line instead of evaluating more.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections import Counter
 
@@ -56,10 +74,15 @@ KNOWN_TOKEN_KINDS: list[tuple[str, bytes, bytes]] = [
     ("gitlab", b"glptt-", rb"glptt-[A-Za-z0-9_\-]{20,}"),
     ("gitlab", b"glsoat-", rb"glsoat-[A-Za-z0-9_\-]{20,}"),
     ("gitlab", b"glft-", rb"glft-[A-Za-z0-9_\-]{20,}"),
+    ("gitlab", b"glimt-", rb"glimt-[A-Za-z0-9_\-]{25,}"),
+    ("gitlab", b"glagent-", rb"glagent-[A-Za-z0-9_\-]{50,}"),
+    ("gitlab", b"gloas-", rb"gloas-[A-Za-z0-9_\-]{64,}"),
     ("gitlab", b"GR1348941", rb"GR1348941[A-Za-z0-9_\-]{20,}"),
-    ("slack", b"xox", rb"xox[abposre]-[A-Za-z0-9\-]{10,}"),
+    # Slack's prefix in any case (`XOXB-1-a` counts); a short token needs the `-digits-` part.
+    ("slack", b"xox", rb"(?i:xox[abposre])-(?:[0-9]+-[A-Za-z0-9]|[A-Za-z0-9\-]{10})[A-Za-z0-9\-]*"),
     ("slack-webhook", b"hooks.slack.com/services/", rb"hooks\.slack\.com/services/[A-Za-z0-9_/]{10,}"),
     ("discord-webhook", b"discord.com/api/webhooks/", rb"discord\.com/api/webhooks/[A-Za-z0-9_/\-]{10,}"),
+    ("softlayer", b"api.softlayer.com/soap/", rb"api\.softlayer\.com/soap/v3(?:\.1)?/[A-Za-z0-9]{64}"),
     ("stripe", b"sk_live_", rb"sk_live_[A-Za-z0-9]{10,}"),
     ("stripe", b"rk_live_", rb"rk_live_[A-Za-z0-9]{10,}"),
     ("stripe", b"sk_test_", rb"sk_test_[A-Za-z0-9]{10,}"),
@@ -79,8 +102,8 @@ KNOWN_TOKEN_KINDS: list[tuple[str, bytes, bytes]] = [
     ("npm", b"npm_", rb"npm_[A-Za-z0-9]{30,}"),
     ("pypi", b"pypi-Ag", rb"pypi-Ag[A-Za-z0-9_\-]{50,}"),
     ("sendgrid", b"SG.", rb"SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{20,}"),
-    ("twilio", b"AC", rb"AC[a-f0-9]{32}"),
-    ("twilio", b"SK", rb"SK[a-f0-9]{32}"),
+    ("twilio", b"AC", rb"AC[a-z0-9]{32}"),
+    ("twilio", b"SK", rb"SK[a-z0-9]{32}"),
     ("square", b"sq0csp-", rb"sq0csp-[0-9A-Za-z_\-]{30,}"),
     ("square", b"sq0atp-", rb"sq0atp-[0-9A-Za-z_\-]{20,}"),
     ("shopify", b"shpat_", rb"shpat_[a-fA-F0-9]{20,}"),
@@ -88,9 +111,32 @@ KNOWN_TOKEN_KINDS: list[tuple[str, bytes, bytes]] = [
     ("digitalocean", b"dop_v1_", rb"dop_v1_[a-f0-9]{40,}"),
     ("databricks", b"dapi", rb"dapi[a-f0-9]{32}"),
     ("artifactory", b"AKC", rb"AKC[a-zA-Z0-9]{10,}"),
-    ("jwt", b"eyJ", rb"eyJ[A-Za-z0-9_\-=]{4,}\.[A-Za-z0-9_\-=]{4,}\.?[A-Za-z0-9_\-+/=]*"),
+    ("artifactory-password", b"AP", rb"AP[0-9A-F][a-zA-Z0-9]{8,}"),
+    ("jwt", b"eyJ", rb"eyJ[A-Za-z0-9_\-=]+\.[A-Za-z0-9_\-=]+\.?[A-Za-z0-9_\-+/=]*"),
 ]
+# Formats that scanners match inside a longer word too (`x_ghp_…`), so the word-start rule does
+# not apply to them; the others (`sk-` in `task-…`, `hf_`) need a word start.
+_JWT_PART_RE = re.compile(rb"[A-Za-z0-9_\-=]*")
+_ANYWHERE = {b"eyJ", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"glpat-", b"gldt-", b"glrt-", b"glcbt-", b"glptt-", b"glsoat-",
+             b"glft-", b"glimt-", b"glagent-", b"gloas-", b"GR1348941", b"xox", b"sk_live_", b"rk_live_", b"AKIA", b"ASIA",
+             b"ABIA", b"ACCA", b"A3T", b"pypi-Ag", b"SG.", b"AC", b"SK", b"sq0csp-"}
+# Artifactory passwords (`AP` + a hex digit) only count as a whole word between separators, as
+# detect-secrets matches them: after a space, `=`, `:` or `"`, before a space or `"`.
+_BOUNDED = {b"AP": (b" \t\r\n=:\"", b" \t\r\n\"")}
+
+
+def _case_variants(prefix: bytes) -> list[bytes]:
+    variants = [b""]
+    for byte in prefix:
+        char = bytes([byte])
+        variants = [v + c for v in variants for c in {char.lower(), char.upper()}]
+    return variants
+
+
 _TOKEN_SHAPES = {prefix: re.compile(shape) for _, prefix, shape in KNOWN_TOKEN_KINDS}
+for _variant in _case_variants(b"xox"):  # the Slack prefix in any case shares one shape
+    _TOKEN_SHAPES[_variant] = _TOKEN_SHAPES[b"xox"]
+_ANYWHERE.update(_case_variants(b"xox"))
 
 
 def _prefix_trie(prefixes) -> bytes:
@@ -111,12 +157,20 @@ _RUN_CLASS = bytes(0x61 if b in _TOKEN_CHARS else 0x20 for b in range(256))
 MIN_RUN = 14
 _RUN_NEEDLE = b"a" * MIN_RUN
 _BASE64_RUN_RE = re.compile(rb"[A-Za-z0-9+/]{80,}={0,2}")
+# Formats without a literal prefix, looked for only in runs that can hold them.
+_DISCORD_RE = re.compile(rb"[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27}")
+_MAILCHIMP_RE = re.compile(rb"[0-9a-z]{32}-us[0-9]")
+_TELEGRAM_TAIL_RE = re.compile(rb"[0-9A-Za-z_\-]{35}")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
+_LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
-_B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-")
+# The scanners' base64 alphabet (url-safe too); a backslash counts, as it does for detect-secrets.
+_B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-\\")
+_B64_ALPHABET = bytes(sorted(_B64))
 _PEM_HEAD_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,60})-----")
 _PEM_SECRET_WORDS = (b"PRIVATE", b"ENCRYPTED", b"SECRET")
 _PUTTY_HEAD_RE = re.compile(rb"PuTTY-User-Key-File-[0-9]: ")
+_PUTTY_MAC_RE = re.compile(rb"Private-MAC:[ \t]*[0-9a-fA-F]*")
 
 
 def _token_runs(data: bytes):
@@ -131,13 +185,26 @@ def _token_runs(data: bytes):
 
 
 def _runs(data: bytes, spans: list) -> None:
-    """Known token formats, legacy NGC keys and high-entropy quoted strings, one run at a time."""
+    """Known token formats, legacy NGC keys and high-entropy strings, one run at a time."""
     for start, end in _token_runs(data):
         run = data[start:end]
         at = 0
+        jwt_fails_until = 0  # a failed JWT attempt fails for every `eyJ` up to the end of its part too
         while (match := _TOKEN_START_RE.search(run, at)) is not None:
             at = match.start()
-            shape = _TOKEN_SHAPES[match.group(0)].match(run, at) if not at or run[at - 1] not in _WORD_BYTES else None
+            prefix = match.group(0)
+            anywhere = prefix in _ANYWHERE or prefix == b"sk-" and run.find(b"T3BlbkFJ", at) > 0  # OpenAI's marker
+            if prefix == b"eyJ" and at < jwt_fails_until:
+                at += 1
+                continue
+            shape = _TOKEN_SHAPES[prefix].match(run, at) if not at or run[at - 1] not in _WORD_BYTES or anywhere else None
+            if prefix == b"eyJ" and not shape:
+                jwt_fails_until = _JWT_PART_RE.match(run, at).end()
+            if shape and prefix in _BOUNDED:
+                before, after = _BOUNDED[prefix]
+                pos = start + at
+                if not (pos == 0 or data[pos - 1] in before) or not (start + shape.end() == len(data) or data[start + shape.end()] in after):
+                    shape = None
             if shape:  # a token consumes its bytes: no prefix inside it is looked at again
                 spans.append((start + at, start + at + len(shape.group(0).rstrip(b"."))))
                 at = shape.end()
@@ -149,23 +216,117 @@ def _runs(data: bytes, spans: list) -> None:
                 if (80 <= len(body) <= 88 and (match.start() == 0 or run[match.start() - 1:match.start()] in b"=-_.")
                         and re.search(rb"[0-9]", body) and re.search(rb"[a-z]", body)):
                     spans.append((start + match.start(), start + match.end()))
+        if end - start >= 24:  # the shortest of these formats
+            _unprefixed_tokens(data, start, end, run, spans)
+            _vendor_assignment(data, start, end, run, spans)
+            _aws_secret_key(data, start, end, run, spans)
         _high_entropy_run(data, start, end, run, spans)
 
 
-def _high_entropy_run(data: bytes, start: int, end: int, run: bytes, spans: list) -> None:
-    """A whole quoted string of the base64 or hex alphabet with high entropy (scanner criterion)."""
-    if start == 0 or data[start - 1] not in b"\"'":
-        return
-    close = end
-    while close < len(data) and data[close] == 0x5C:  # JSON-escaped closing quote
-        close += 1
-    if close >= len(data) or data[close] not in b"\"'":
-        return
-    if all(c in _HEX for c in run):
-        if _hex_entropy(run) > HEX_ENTROPY_LIMIT and not _DIGEST_NAME_RE.search(_key_before(data, start - 1)):
-            spans.append((start, end))
-    elif len(run) >= 20 and all(c in _B64 for c in run) and shannon_entropy(run) > BASE64_ENTROPY_LIMIT:
+# Formats shorter than a run: Artifactory (`AP…` 11-13, `AKC…` 13 bytes), Slack (`xoxb-1-a`).
+_SHORT_ARTIFACTORY_RE = re.compile(rb"(?:AP[0-9A-F][a-zA-Z0-9]{8,10}|AKC[a-zA-Z0-9]{10})(?=[ \t\r\n\"]|\Z)")
+_SHORT_SLACK_RE = re.compile(rb"(?i:xox[abposr])-[0-9]+-[A-Za-z0-9\-]*")
+
+
+# AWS secret access keys by the scanner's rule: `aws`, a key word within 20 characters, then
+# within 20 more a quoted 40-character value (whatever its entropy).
+_AWS_BEFORE_RE = re.compile(rb"(?i)aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?$")
+_AWS_SECRET_ALPHABET = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ/+"
+
+
+def _aws_secret_key(data: bytes, start: int, end: int, run: bytes, spans: list) -> None:
+    if end - start == 40 and start and data[start - 1] in b"\"'" and end < len(data) and data[end] in b"\"'" \
+            and not run.translate(None, _AWS_SECRET_ALPHABET) \
+            and _AWS_BEFORE_RE.search(data, max(0, start - 1 - 48), start - 1):
         spans.append((start, end))
+
+
+def _short_tokens(data: bytes, lowered: bytes, spans: list) -> None:
+    before = _BOUNDED[b"AP"][0]
+    for match in _SHORT_ARTIFACTORY_RE.finditer(data):
+        if match.start() == 0 or data[match.start() - 1] in before:
+            spans.append(match.span())
+    pos = 0
+    while (at := lowered.find(b"xox", pos)) >= 0:
+        match = _SHORT_SLACK_RE.match(data, at)
+        if match:
+            spans.append(match.span())
+        pos = match.end() if match else at + 3
+
+
+# IBM Cloud IAM, Cloudant, SoftLayer and IBM COS HMAC keys: a vendor key name, an assignment (a
+# space counts), then a value of the vendor's shape.
+_VENDOR_BEFORE_RE = re.compile(
+    rb"(?im)(?:^|[^A-Za-z0-9_])\[?[\"']?((?:ibm[_\-]?cloud[_\-]?iam|cloud[_\-]?iam|ibm[_\-]?cloud|ibm[_\-]?iam|ibm|iam|cloud|"
+    rb"cloudant|clou|cl|softlayer|sl|(?:ibm)?[_\-]?cos[_\-]?(?:hmac)?)?[_\-]?(?:api)?"
+    rb"(?:key|pwd|pw|password|pass|token|secret[_\-]?(?:access)?[_\-]?key))[\"']?\]?(?: *(?:=>|:=|::|=|:) *| +)[\"']?$")
+_VENDOR_WORD_RE = re.compile(rb"(?i)key|pw|pass|token")
+_CLOUDANT_NAME_RE = re.compile(rb"(?:cloudant|clou|cl)[_\-]?(?:api)?(?:key|pwd|pw|password|pass|token)")
+_SOFTLAYER_NAME_RE = re.compile(rb"(?:softlayer|sl)[_\-]?(?:api)?(?:key|pwd|password|pass|token)")
+_CLOUDANT_VALUE_RE = re.compile(rb"[0-9a-fA-F]{64}|[a-zA-Z]{24}")
+_SOFTLAYER_VALUE_RE = re.compile(rb"[a-zA-Z0-9]{64}")
+_IAM_VALUE_RE = re.compile(rb"[a-zA-Z0-9_\-]{44}(?![a-zA-Z0-9_\-])")
+_COS_VALUE_RE = re.compile(rb"[a-f0-9]{48}(?![a-f0-9])")
+
+
+def _vendor_assignment(data: bytes, start: int, end: int, run: bytes, spans: list) -> None:
+    equals = run.find(b"=", 1, 81)
+    for value in (start, start + equals + 1) if equals > 0 else (start,):
+        if end - value < 24:
+            continue
+        if not _VENDOR_WORD_RE.search(data, max(0, value - 12), value):
+            continue  # the common case: no key word right before this run
+        shapes = [shape for shape in (_IAM_VALUE_RE, _COS_VALUE_RE, _CLOUDANT_VALUE_RE, _SOFTLAYER_VALUE_RE)
+                  if shape.match(data, value, end)]
+        if not shapes:
+            continue  # the common case: no vendor value shape here
+        before = _VENDOR_BEFORE_RE.search(data, max(0, value - 90), value)
+        if not before:
+            continue
+        name = before.group(1).lower()
+        if b"secret" in name:
+            wanted = _COS_VALUE_RE
+        elif _CLOUDANT_NAME_RE.fullmatch(name):
+            wanted = _CLOUDANT_VALUE_RE
+        elif _SOFTLAYER_NAME_RE.fullmatch(name):
+            wanted = _SOFTLAYER_VALUE_RE
+        else:
+            wanted = None if name.endswith(b"pw") else _IAM_VALUE_RE
+        if wanted in shapes:
+            spans.append((value, end))
+
+
+def _unprefixed_tokens(data: bytes, start: int, end: int, run: bytes, spans: list) -> None:
+    """Discord bot tokens (`M…24.6.27`), Mailchimp keys (`…32-us9`), Telegram bot tokens (`digits:35`)."""
+    if end - start >= 59 and run.count(b".") >= 2:
+        spans.extend((start + m.start(), start + m.end()) for m in _DISCORD_RE.finditer(run))
+    at = run.find(b"-us", 32)
+    while at >= 0:
+        if _MAILCHIMP_RE.match(run, at - 32):
+            spans.append((start + at - 32, start + at + 5 if run[at + 4:at + 5].isdigit() else start + at + 4))
+        at = run.find(b"-us", at + 3)
+    if start >= 9 and data[start - 1] == 0x3A and data[start - 9:start - 1].isdigit() and _TELEGRAM_TAIL_RE.match(run):
+        digits = start - 9
+        while digits > 0 and data[digits - 1] in b"0123456789" and digits > start - 11:
+            digits -= 1
+        spans.append((digits, end))
+
+
+# What detect-secrets reports as a private key wherever it stands, with or without a key body.
+_KEY_PHRASES = (b"BEGIN DSA PRIVATE KEY", b"BEGIN EC PRIVATE KEY", b"BEGIN OPENSSH PRIVATE KEY", b"BEGIN PGP PRIVATE KEY BLOCK",
+                b"BEGIN PRIVATE KEY", b"BEGIN RSA PRIVATE KEY", b"BEGIN SSH2 ENCRYPTED PRIVATE KEY", b"PuTTY-User-Key-File-2")
+
+
+def _key_phrases(data: bytes, spans: list) -> None:
+    """The phrases themselves, where no key block was cut out around them (`see BEGIN PRIVATE KEY`)."""
+    for needle in (b"BEGIN ", b"PuTTY-User-Key-File-2"):
+        pos = 0
+        while (at := data.find(needle, pos)) >= 0:
+            pos = at + len(needle)
+            phrase = next((p for p in _KEY_PHRASES if data.startswith(p, at)), None)
+            if phrase:
+                spans.append((at, at + len(phrase)))
+                pos = at + len(phrase)
 
 
 def _private_keys(data: bytes, spans: list) -> None:
@@ -190,8 +351,12 @@ def _private_keys(data: bytes, spans: list) -> None:
         if not _PUTTY_HEAD_RE.match(data, start):
             continue
         mac = data.find(b"Private-MAC:", start, start + 16384)
-        end = data.find(b"\n", mac) if mac >= 0 else -1
-        end = min(len(data), start + 16384) if end < 0 else end
+        if mac >= 0:  # the key ends with the MAC's hex (a JSON string's `\n` or quote may follow)
+            end = _PUTTY_MAC_RE.match(data, mac).end()
+        else:
+            quote = min((i for i in (data.find(b'"', start, start + 16384), data.find(b"'", start, start + 16384)) if i >= 0),
+                        default=-1)
+            end = min(len(data), start + 16384) if quote < 0 else min(quote, start + 16384)
         spans.append((start, end))
         pos = end
 
@@ -233,7 +398,11 @@ _GENERIC_NAMES = {b"key", b"token", b"secret", b"auth", b"credential", b"credent
 
 def _is_secret_name(name: bytes) -> bool:
     lowered = name.lower().strip(b"-_.")
-    if not lowered or _HARMLESS_NAME_RE.search(lowered):
+    if not lowered:
+        return False
+    if _SCANNER_NAME_RE.search(lowered) and not lowered.endswith((b"_id", b"_ids", b"stdin")):
+        return True  # a name detect-secrets' keyword or vendor rules take for a secret, whatever follows
+    if _HARMLESS_NAME_RE.search(lowered):
         return False
     if lowered in (b"pass", b"no_pass", b"nopass", b"sig", b"signature") :
         return lowered in (b"sig", b"signature")
@@ -248,12 +417,19 @@ def _is_secret_name(name: bytes) -> bool:
         return lowered in (b"sig", b"signature", b"x-amz-signature", b"x-goog-signature")
     if b"key" in lowered and not any(w in lowered for w in (b"token", b"secret", b"passw", b"pwd", b"credential")):
         return _key_word_at_boundary(name)
-    return any(w in lowered for w in (b"token", b"secret", b"passw", b"pwd", b"credential", b"passphrase"))
+    return any(w in lowered for w in (b"token", b"secret", b"passw", b"pwd", b"credential", b"passphrase", b"contrase"))
 
 
-# `db_pass`, `SMTP_PASS`, `keypass` — not `n_pass`, `NO_PASS`, `is_pass` (gap-analysis labels).
+# The names detect-secrets' keyword rule takes for secrets (with any prefix or suffix), and the
+# AWS/Cloudant/IBM/SoftLayer names its vendor rules pair with a key-shaped value.
+_SCANNER_NAME_RE = re.compile(
+    rb"api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|client_?key|"
+    rb"db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret|contrase(?:\xc3\xb1|\xc3\x91|n)a|"
+    rb"(?:^|[^a-z0-9])(?:aws|cloudant|clou|cl|softlayer|sl|ibm|iam|cloud|cos)[_.\-]?(?:[a-z]{1,20}[_.\-]?)??"
+    rb"(?:key|pwd|pw|password|pass|token)$")
+# `db_pass`, `SMTP_PASS`, `keypass`, `DB_PASS_value` — not `n_pass`, `NO_PASS`, `is_pass` (gap-analysis labels).
 _PASS_NAME_RE = re.compile(rb"(?:^|[_.\-])?(?:db|database|key|user|admin|root|smtp|mail|ftp|ldap|proxy|basic|http|vnc|"
-                           rb"wifi|sudo|login|redis|mongo|mysql|postgres|pg|rabbit|amqp|sftp|ssh|store|trust)[_.\-]?pass$")
+                           rb"wifi|sudo|login|redis|mongo|mysql|postgres|pg|rabbit|amqp|sftp|ssh|store|trust)[_.\-]?pass(?:$|[_.\-0-9])")
 _KEY_OWNERS = (b"api", b"access", b"secret", b"private", b"priv", b"auth", b"master", b"account", b"client",
                b"service", b"license", b"licence", b"ssh", b"gpg", b"pgp", b"db", b"database", b"encryption", b"signing",
                b"app", b"admin", b"ngc", b"wandb", b"comet", b"neptune", b"clearml", b"subscription", b"storage",
@@ -457,10 +633,13 @@ def _block_scalar(data: bytes, lines: _Lines):
 # One match per name that holds a secret word (searched in the lower-cased copy): the word, the rest
 # of its name, and the separator after it when there is one. The separator is optional, so a match
 # never fails after the word: each name is consumed once and never rescanned (linear), and the bytes
-# are walked by the regex engine, not by Python. Groups: 1 word, 2 rest of the name, 3 closing quote
-# of a quoted key, 4 spaces before the separator, 5 the separator (`=` or `:`, not `://`).
-_CANDIDATE_RE = re.compile(rb"(key|token|sshpass|secret|pass|pwd|credential|auth|cookie|sig|bearer|login|curl|mysql)"
-                           rb"([a-z0-9_.\-]*)(?:(\\*[\"'])?([ \t]*)(=|:(?!//))[ \t]*)?")
+# are walked by the regex engine, not by Python. Groups: 1 word, 2 rest of the name (`ñ` of
+# `contraseña` in UTF-8 included), 3 closing quote of a quoted key (and `]`: `env["NAME"] = v`),
+# 4 spaces before the separator, 5 the separator: an assignment or comparison (`=`, `==`, `!=`,
+# `=>`, `:` but not `://`), or after a space a quoted value closed by `;` (C's `name "v";`).
+_CANDIDATE_RE = re.compile(rb"(key|token|sshpass|secret|pass|pw|credential|auth|cookie|sig|bearer|login|curl|mysql|contrase)"
+                           rb"((?:[a-z0-9_.\-]|\xc3[\xb1\x91])*)"
+                           rb"(?:(\\*[\"']\]?)?([ \t]*)(=>|!==?|={1,3}|:(?!//)|(?<=[ \t])(?=([\"'])[^\"'\r\n]*\6;))[ \t]*)?")
 _HAS_SEPARATOR = 5
 _NAME_BYTES = bytes(sorted(_NAME_CHAR))
 # Where the name of a setter command starts (see _SETTER_BEFORE): group 1 ends there. A lookahead,
@@ -611,6 +790,33 @@ def _word_rules(data: bytes, cand: re.Match, word: bytes, lines: "_Lines", spans
     return pos
 
 
+# `"value" == name`: a quoted value compared with a secret name that follows it.
+_COMPARED_NAME_RE = re.compile(rb"=?[ \t]*([A-Za-z0-9_.\-]{1,80})")
+_COMPARE_WINDOW = 256
+
+
+def _compared_values(data: bytes, spans: list) -> None:
+    for operator in (b"==", b"!="):
+        pos = 0
+        while (at := data.find(operator, pos)) >= 0:
+            pos = at + 2
+            close = at
+            while close > 0 and at - close < 16 and data[close - 1] in b" \t":
+                close -= 1
+            if not close or data[close - 1] not in b"\"'`":
+                continue  # the common case: no quoted value right before the operator
+            left = data[max(0, close - _COMPARE_WINDOW):close]
+            opening = left.rfind(left[-1:], 0, len(left) - 1)
+            name = _COMPARED_NAME_RE.match(data, pos)
+            # the scanner's words as written (its rule for this form is case-sensitive), `_id` too
+            if opening < 0 or not name or not (_is_secret_name(name.group(1)) or _SCANNER_NAME_RE.search(name.group(1))):
+                continue
+            value = left[opening + 1:-1].rstrip(b"\\")  # `\"v\" == name` inside a JSON string
+            if value and b"\n" not in value and not _value_kept(value):
+                start = close - len(left) + opening + 1
+                spans.append((start, start + len(value)))
+
+
 _LOGIN_P_RE = re.compile(rb"(?:^|[ \t])(?:-p|--password)(?:=|[ \t]+)")
 _MYSQL_P_RE = re.compile(rb"(?:^|[ \t])-p(?=[^\s\-])")
 _CURL_U_RE = re.compile(rb"(?:^|[ \t])(?:-u|--user|--proxy-user)(?:=|[ \t]+)[\"']?[^\s:\"'\\]*:")
@@ -633,33 +839,177 @@ def _command_flags(data: bytes, seg_start: int, lines: _Lines, spans: list, rule
 
 # ---- 3. URL user-info, 4. high entropy ---------------------------------------------------------
 
-_URL_USERINFO_RE = re.compile(rb"://([^\s/?#@:\"'\\<>]*):([^\s/?#@\"'\\<>]+)@")
+_URL_USERINFO_RE = re.compile(rb"://([^\s/?#@:\"']*):([^\s/?#@\"']+)@")
 _KEY_BEFORE_RE = re.compile(rb"([A-Za-z0-9_.\-]+)\\*[\"']?[ \t]*[:=][ \t]*\\*$")
 _DIGEST_NAME_RE = re.compile(rb"(?i)sha|digest|hash|checksum|md5|commit|etag|revision|\boid\b|integrity")
 BASE64_ENTROPY_LIMIT = 4.5
 HEX_ENTROPY_LIMIT = 3.0
+# The scanners' filters: a value holding a UUID, a run of the alphabet (`ABCDEF…`), or one
+# without any letter is never reported; nor is a value under a name that ends in `_id`.
+_UUID_RE = re.compile(rb"(?i)[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}")
+_SEQUENCES = (b"ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/",
+              b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZ+/",
+              b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+              b"01234567890123456789", b"0123456789ABCDEF0123456789ABCDEF", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ=/")
+_SEQUENCE_TEXT = b"\n".join(_SEQUENCES)  # one substring test for all (a string holds no newline)
+_LETTER_RE = re.compile(rb"[A-Za-z]")
+_DIGEST_LENGTHS = {32, 40, 56, 64, 96, 128}  # md5, sha1/git, sha224, sha256, sha384, sha512 in hex
+# A YAML `key: value` or INI `key = value` line up to its value: detect-secrets quotes such a
+# value before judging it (its YAML and config-file readers), so a bare value counts as quoted.
+_YAML_KEY = rb"[\"']?[A-Za-z0-9_.\-/ ]{1,80}[\"']?"
+_BARE_KEY_RE = re.compile(rb"[ \t]*(?:- )?" + _YAML_KEY + rb"[ \t]*[:=][ \t]*(?:[&!][!A-Za-z0-9_\-]{0,40}[ \t]+)?")
+# ... inside a YAML flow mapping (`{host: h, key: value}`), and the head of a one-line block scalar
+# whose line break is stripped (`key: >-` or `key: |-`; other block values keep a line break).
+_FLOW_KEY_RE = re.compile(rb"[{,][ \t]*" + _YAML_KEY + rb":[ \t]+$")
+_STRIPPED_BLOCK_RE = re.compile(rb"([ \t]*)(?:- )?" + _YAML_KEY + rb":[ \t]+[|>]-[ \t]*(?:#[^\n]*)?")
+_BARE_KEY_WINDOW = 128
+# Short hex strings (fewer bytes than a token run): every hex byte becomes "h", every other " ",
+# so a run of 9 is found with bytes.find.
+_HEX_CLASS = bytes(0x68 if b in _HEX else 0x20 for b in range(256))
+_SHORT_HEX = (9, MIN_RUN - 1)  # below 9 bytes a hex string cannot pass 3.0 bits
+_NOT_HEX_RE = re.compile(rb"[^h]")
 
 
 def shannon_entropy(value: bytes) -> float:
+    """Bits per byte: log2(n) - sum(c * log2(c)) / n over the byte counts c (loops in C)."""
     total = len(value)
-    return -sum(n / total * math.log2(n / total) for n in Counter(value).values()) if total else 0.0
+    if not total:
+        return 0.0
+    counts = list(Counter(value).values())
+    return math.log2(total) - sum(map(operator.mul, counts, map(math.log2, counts))) / total
 
 
-def _hex_entropy(value: bytes) -> float:
+def _flagged_string(seen: bytes, quoted_again: bool) -> bool:
+    """Whether detect-secrets' high-entropy plugins report the string `seen` (what it sees between
+    the quotes, a JSON escape's backslashes included). `quoted_again`: its config-file reader
+    re-quotes the line, which adds one backslash to a string that was quoted already."""
+    distinct = len(set(seen))  # entropy is at most log2(distinct): most strings stop here
+    hexadecimal = not seen.translate(None, _HEX_ORDER)
+    if distinct < (9 if hexadecimal else 22) or not _LETTER_RE.search(seen) or _UUID_RE.search(seen) \
+            or seen.upper() in _SEQUENCE_TEXT:
+        return False
+    if hexadecimal and _above(seen, HEX_ENTROPY_LIMIT, _HEX_ORDER):
+        return True
+    return len(seen) >= 20 and (_above(seen, BASE64_ENTROPY_LIMIT, _BASE64_ORDER)
+                                or quoted_again and _above(seen + b"\\", BASE64_ENTROPY_LIMIT, _BASE64_ORDER))
+
+
+# detect-secrets' alphabets in its own order: at a limit, its float sum decides (same order, same log)
+_HEX_ORDER = b"0123456789abcdefABCDEF"
+_BASE64_ORDER = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/\\-_="
+
+
+def _above(value: bytes, limit: float, order: bytes) -> bool:
     entropy = shannon_entropy(value)
-    if value.isdigit() and len(value) > 1:
-        entropy -= 1.2 / math.log2(len(value))
-    return entropy
+    if abs(entropy - limit) < 1e-9:
+        entropy = 0.0
+        for byte in order:
+            if (share := value.count(byte) / len(value)) > 0:
+                entropy += -share * math.log(share, 2)
+    return entropy > limit
+
+
+def _provenance_name(data: bytes, pos: int, value: bytes) -> bool:
+    """The string at `pos` is a hex digest under a digest name (`"sha256": "<64 hex>"`, `commit`:
+    provenance, kept) or sits under an id name (`tool_use_id`: the scanners skip values after `_id`)."""
+    key = _key_before(data, pos)
+    if not key:
+        return False
+    if key.lower().endswith((b"_id", b"_ids")):
+        return True
+    return len(value) in _DIGEST_LENGTHS and (value.islower() or value.isupper() or value.isdigit()) \
+        and not value.translate(None, _HEX_ORDER) and _DIGEST_NAME_RE.search(key) is not None
+
+
+def _high_entropy_run(data: bytes, start: int, end: int, run: bytes, spans: list) -> None:
+    """A whole quoted string (or YAML/INI value) of the base64 or hex alphabet with high entropy."""
+    quote = data[start - 1] if start else 0
+    if quote in (0x22, 0x27):
+        close = end
+        while close < len(data) and data[close] == 0x5C:  # JSON-escaped closing quote
+            close += 1
+        if close < len(data) and data[close] == quote and not run.translate(None, _B64_ALPHABET) \
+                and _flagged_string(data[start:close], True) and not _provenance_name(data, start - 1, run):
+            spans.append((start, end))
+        return
+    value = _bare_value(data, start, end, run)
+    if value and _flagged_string(data[value:end], False) and not _provenance_name(data, value, data[value:end]):
+        spans.append((value, end))
+
+
+def _bare_value(data: bytes, start: int, end: int, run: bytes) -> int:
+    """Start of the bare value that ends this run when the run is a whole YAML/INI value: it ends a
+    `key: value` / `key=value` line (spaces or a ` #` comment may follow), ends a flow-mapping
+    entry, or is the one line of a `key: >-` block. Else 0."""
+    after = end
+    while after < len(data) and after - end < 64 and data[after] in b" \t":
+        after += 1
+    line_end = after == len(data) or data[after] in b"\r\n" or data[after] == 0x23 and after > end
+    if not line_end and data[after:after + 1] not in (b",", b"}"):
+        return 0
+    newline = data.rfind(b"\n", max(0, start - _BARE_KEY_WINDOW), start)
+    if newline < 0 and start > _BARE_KEY_WINDOW:
+        return 0
+    if line_end and _BARE_KEY_RE.fullmatch(data, newline + 1, start) or _FLOW_KEY_RE.search(data, newline + 1, start):
+        return start
+    if not line_end:
+        return 0
+    if newline > 0 and start > newline + 1 and not data[newline + 1:start].strip(b" \t") and _one_line_block(data, newline, start, after):
+        return start
+    equals = run.find(b"=", 1, 81)  # `key=value` is one run: the value starts after the first `=`
+    value = start + equals + 1
+    return value if equals > 0 and value < end and _BARE_KEY_RE.fullmatch(data, newline + 1, value) else 0
+
+
+def _one_line_block(data: bytes, newline: int, start: int, after: int) -> bool:
+    """The indented run at `start` is all of a stripped block scalar opened on the line before."""
+    head_start = data.rfind(b"\n", max(0, newline - _BARE_KEY_WINDOW), newline) + 1
+    head = _STRIPPED_BLOCK_RE.fullmatch(data, head_start, newline)
+    if not head or len(head.group(1)) >= start - newline - 1:
+        return False
+    nxt = after + 1 if after < len(data) else after  # the following line may not continue the block
+    following = data[nxt:nxt + start - newline]
+    return not following.strip() or len(following) - len(following.lstrip(b" \t")) <= len(head.group(1))
+
+
+def _short_hex(data: bytes, spans: list) -> None:
+    """Quoted (or YAML/INI bare) hex strings of 9 to 13 characters above the hex limit."""
+    classes = data.translate(_HEX_CLASS)
+    needle = b"h" * _SHORT_HEX[0]
+    pos = 0
+    while (start := classes.find(needle, pos)) >= 0:
+        stop = _NOT_HEX_RE.search(classes, start + _SHORT_HEX[0])
+        end = stop.start() if stop else len(data)
+        pos = end
+        if end - start > _SHORT_HEX[1]:
+            continue
+        quote = data[start - 1] if start else 0
+        if quote in (0x22, 0x27):
+            if end == len(data) or data[end] != quote:
+                continue  # not one whole quoted string
+        elif not _bare_value(data, start, end, data[start:end]):
+            continue
+        value = data[start:end]
+        if _flagged_string(value, False) and not _provenance_name(data, start - (quote in (0x22, 0x27)), value):
+            spans.append((start, end))
 
 
 def _key_before(data: bytes, pos: int) -> bytes:
+    """The name in `name: ` / `"name" = ` right before `pos`, else b""."""
+    sep = pos
+    while sep > 0 and pos - sep < 16 and data[sep - 1] in b" \t\\":
+        sep -= 1
+    if not sep or data[sep - 1] not in b":=":
+        return b""  # the common case, decided without a regex
     match = _KEY_BEFORE_RE.search(data[max(0, pos - 100):pos])
     return match.group(1) if match else b""
 
 
 def _url_userinfo(data: bytes, spans: list) -> None:
     for match in _URL_USERINFO_RE.finditer(data):
-        if not _value_kept(match.group(2)):
+        password = match.group(2)
+        if not (password.startswith((b"$", b"{", b"%(")) or password.startswith(b"<") and password.endswith(b">")
+                or password == _MARK or password.strip(b"*") == b""):
             spans.append(match.span(2))
 
 
@@ -669,8 +1019,13 @@ def redact_bytes(data: bytes) -> tuple[bytes, int]:
     """(redacted bytes, number of values replaced)."""
     spans: list[tuple[int, int]] = []
     _private_keys(data, spans)
+    _key_phrases(data, spans)
     _runs(data, spans)
-    _named_values(data, data.lower(), spans)
+    _short_hex(data, spans)
+    lowered = data.lower()
+    _short_tokens(data, lowered, spans)
+    _named_values(data, lowered, spans)
+    _compared_values(data, spans)
     _url_userinfo(data, spans)
     if not spans:
         return data, 0
