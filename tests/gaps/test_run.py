@@ -1,6 +1,7 @@
 """gaps/run.py: input discovery, image-path preflight, new folders, the whole run and its output."""
 
 import json
+import os
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -289,8 +290,16 @@ def test_a_run_opens_inference_csv_and_the_train_yaml_once(small_exp, tmp_path, 
         opened.append(Path(file).name if isinstance(file, (str, Path)) else None)
         return real_open(file, *args, **kwargs)
 
+    real_os_open = os.open
+
+    def counting_os_open(file, flags, *args, **kwargs):  # the bounded readers open descriptors
+        if flags & (os.O_WRONLY | os.O_RDWR) == 0:
+            opened.append(Path(file).name if isinstance(file, (str, Path)) else None)
+        return real_os_open(file, flags, *args, **kwargs)
+
     monkeypatch.setattr(builtins, "open", counting_open)
     monkeypatch.setattr(io, "open", counting_open)
+    monkeypatch.setattr(os, "open", counting_os_open)
     out = tmp_path / "out"
     result = run_cli("gaps", "run", "--exp-dir", small_exp, "--dataset-root", small_exp / "images",
                      "--engine", "local", "--out", out)
