@@ -507,7 +507,7 @@ def _quoted_end(data: bytes, start: int, line_end: int, level: int, quote: bytes
     pos = start
     while True:
         hit = data.find(quote, pos, line_end)
-        if quote == b"'":
+        if quote != b'"':  # ' or `: ends at its quote, or where an enclosing JSON string ends
             dq = _string_end(data, start, hit if hit >= 0 else line_end)
             return dq if dq >= 0 else (hit if hit >= 0 else line_end)
         if hit < 0:
@@ -555,6 +555,7 @@ class _Lines:
     def __init__(self, data: bytes):
         self.data, self.start, self.end, self.json = data, 0, -1, False
         self.values = 0  # values of secret names evaluated on this line (see DENSE_LINE_VALUES)
+        self._quotes = (-1, False)  # (pos, whether an odd number of unescaped `"` lie before it on this line)
         self._rest = (-1, -1)      # (from, to): no stop byte in data[from:to], data[to] is one
         self._comment = (-1, -1)   # (from, at): first " #" at or after `from` is at `at` (-1: none before line end)
 
@@ -572,16 +573,29 @@ class _Lines:
             self._comment = (pos, at)
         return at if 0 <= at < end else -1
 
+    def in_string(self, pos: int) -> bool:
+        """Whether `pos` lies inside a double-quoted string of this line (a backslash-escaped
+        quote does not count); counted on from the last position asked, so each line is counted once."""
+        last, odd = self._quotes
+        if pos < last or last < self.start:
+            last, odd = self.start, False
+        quotes = self.data.count(b'"', last, pos) - self.data.count(b'\\"', last, pos)
+        self._quotes = (pos, odd ^ bool(quotes & 1))
+        return self._quotes[1]
+
     def at(self, pos: int) -> None:
         if pos <= self.end:
             return
-        self._rest, self._comment, self.values = (-1, -1), (-1, -1), 0
+        self._rest, self._comment, self.values, self._quotes = (-1, -1), (-1, -1), 0, (-1, False)
         data = self.data
         self.start = data.rfind(b"\n", 0, pos) + 1  # scans back over this line only
         end = data.find(b"\n", pos)
         self.end = len(data) if end < 0 else end
         head = data[self.start:self.start + 64].lstrip()
         self.json = head[:1] in (b"{", b"[")
+
+
+_YAML_DECORATION_RE = re.compile(rb"(?:&[^\s&!*]{1,128}|![^\s&!*]{0,128})[ \t]+(?:(?:&[^\s&!*]{1,128}|![^\s&!*]{0,128})[ \t]+)?")
 
 
 def _value_span(data: bytes, pos: int, lines: _Lines, quoted_key: bool, spaced_equals: bool, colon: bool):
@@ -591,11 +605,18 @@ def _value_span(data: bytes, pos: int, lines: _Lines, quoted_key: bool, spaced_e
         return None
     slashes = _BACKSLASHES_RE.match(data, pos).end() - pos
     opener = data[pos + slashes:pos + slashes + 1]
-    if opener in (b'"', b"'"):
+    if opener in (b'"', b"'", b"`"):
+        if opener == b'"' and not slashes and not quoted_key and lines.json and lines.in_string(pos):
+            return None  # `{"cmd": "x password:"}`: this quote ends the JSON string the name is in
         start = pos + slashes + 1
         level = _trailing_ones(slashes) if opener == b'"' else 0
         return start, _quoted_end(data, start, line_end, level, opener)
     if slashes:
+        return None
+    if colon and opener in (b"&", b"!"):  # YAML `name: &anchor value`, `name: !!str value`
+        decorated = _YAML_DECORATION_RE.match(data, pos, line_end)
+        if decorated and data[decorated.end():decorated.end() + 1] not in (b"&", b"!", b""):
+            return _value_span(data, decorated.end(), lines, quoted_key, spaced_equals, colon)
         return None
     if quoted_key or lines.json and not colon:
         if data[pos:pos + 1] in (b"{", b"["):
@@ -728,9 +749,12 @@ def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
                 pos = _next_line(data, lines, spans)
                 break
             value = _named_value(data, cand, lines, start, end, flag, separated)
-            if value and name.lower() in _GENERIC_NAMES and (
+            if value and name.lower() in _GENERIC_NAMES and not _one_word_secret(data, name, value, lines) and (
                     _SPACE_RE.search(data, value[0], value[1]) or value[1] - value[0] < 6):
                 value = None  # prose such as "the key: see below", or code such as `key=str`
+            if value and (word := _bare_keep_word(data, value, lines, cand)):
+                spans.append(word)  # `"password": null` outside JSON: a scanner takes the word for the secret
+                continue
             if value and not kept(_head(data, value), data[value[1]:value[1] + 1]):
                 vstart = value[0]
                 scheme = _SCHEME_RE.match(data, vstart, value[1])
@@ -746,6 +770,27 @@ def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
                 pos = max(pos, value[1])  # a kept one-word or quoted value (not a flag): nothing inside it is looked at again
         else:
             return
+
+
+def _one_word_secret(data: bytes, name: bytes, value: tuple[int, int], lines: "_Lines") -> bool:
+    """`secret=Lwkob`, `secret = "Ox82"`, `secret: |` — after the bare name `secret` a one-word value
+    however short, or a block scalar, is the secret (the generic-name rules are for `key`/`token`,
+    whose short values are code; prose, a value with a space, is still left)."""
+    if name.lower() != b"secret":
+        return False
+    return value[0] > lines.end or not _SPACE_RE.search(data, value[0], value[1])
+
+
+_KEEP_WORDS = (b"null", b"true", b"false", b"none")
+
+
+def _bare_keep_word(data: bytes, value: tuple[int, int], lines: "_Lines", cand: re.Match):
+    """The span of a bare null/true/false/none after a quoted secret name on a line that is not
+    JSON (`- '"password": null'`), else None; on a JSON line the word stays, so the JSON stays valid."""
+    if lines.json or cand.lastindex != _HAS_SEPARATOR or cand.group(3) is None or value[1] - value[0] > 8:
+        return None
+    word = data[value[0]:value[1]].rstrip(b"'\"`")
+    return (value[0], value[0] + len(word)) if word.lower() in _KEEP_WORDS else None
 
 
 def _named_value(data: bytes, cand: re.Match, lines: "_Lines", start: int, end: int, flag: bool, separated: bool):
