@@ -102,7 +102,8 @@ def test_table_cells_agree_with_the_parser():
 
 def _line_cases(n=500, seed=21):
     rng = random.Random(seed)
-    pieces = ["`", "``", "```", "\\", "\\`", "a", " ", "b c", "![", "](", ")", "]", "[", "x.png", "\\]", "*"]
+    pieces = ["`", "``", "```", "\\", "\\`", "a", " ", "b c", "![", "](", ")", "]", "[", "x.png", "\\]", "*",
+              "![a](x.png)", "![b ", "](rca_images/y.png)"]
     return ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(n)]
 
 
