@@ -258,13 +258,31 @@ def check_label_counts(text: str, label_counts: dict[str, tuple[set[str], int]])
     # values that can hold another label's name or a number: the only ones that can forge a count
     compound = sorted({f for forms in forms_of.values() for f in forms
                        if re.search(r"\d", f) or len(_TOKEN_SPLIT_RE.split(f.strip())) > 1})
+    compound_by_token: dict[str, set[str]] = {}  # token -> compound values holding it (a line reads only its own)
+    for form in compound:
+        for token in filter(None, _TOKEN_SPLIT_RE.split(form)):
+            compound_by_token.setdefault(token, set()).add(form)
     quoted: dict[int, list[tuple[int, int]]] = {}
+    # number -> lines showing it, token -> lines holding it: each label reads only the lines with both
+    lines_with: dict[int, list[int]] = {}
+    lines_with_token: dict[str, set[int]] = {}
+    for index, line in enumerate(lines):
+        for value in sorted({int(m.group().replace(",", "")) for m in _ANY_COUNT_RE.finditer(line)}):
+            lines_with.setdefault(value, []).append(index)
+        for token in set(_TOKEN_SPLIT_RE.split(line)):
+            lines_with_token.setdefault(token, set()).add(index)
     missing = []
     for label, (_spellings, count) in label_counts.items():
         tokens = [label_token_re(f) for f in forms_of[label]]
         count_re = _count_re(count)
         shown = False
-        for number, line in enumerate(lines):
+        # a token-bounded occurrence of a value holds the value's first token as a whole token of the line
+        firsts = [next(filter(None, _TOKEN_SPLIT_RE.split(f)), None) for f in forms_of[label]]
+        having = set().union(*(lines_with_token.get(t, ()) for t in firsts)) if all(firsts) else None
+        for number in lines_with.get(count, []):
+            if having is not None and number not in having:
+                continue
+            line = lines[number]
             counts = [c.span() for c in count_re.finditer(line)]
             if not counts:
                 continue
@@ -272,7 +290,8 @@ def check_label_counts(text: str, label_counts: dict[str, tuple[set[str], int]])
             if not names:
                 continue
             if number not in quoted:
-                quoted[number] = quoted_spans(line, compound)
+                near = {f for token in set(_TOKEN_SPLIT_RE.split(line)) for f in compound_by_token.get(token, ())}
+                quoted[number] = quoted_spans(line, sorted(near))
             if any(_shows_count(line, name, at, quoted[number]) for name in names for at in counts):
                 shown = True
                 break
@@ -286,6 +305,8 @@ def check_label_counts(text: str, label_counts: dict[str, tuple[set[str], int]])
 
 
 _TOKEN_SPLIT_RE = re.compile(r"[^A-Za-z0-9_-]+")
+# Every number `_count_re` can match, in either of its forms (1400 or 1,400).
+_ANY_COUNT_RE = re.compile(r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?![\d]|[.,]\d)")
 
 
 def _shows_count(line: str, name: tuple[int, int], count: tuple[int, int], quoted: list[tuple[int, int]]) -> bool:
