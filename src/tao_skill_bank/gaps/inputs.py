@@ -300,26 +300,38 @@ def _refuse_other_encodings(prefix: bytes, csv_path: Path) -> None:
 
 # Text pandas (the container's reader) parses as a number or a boolean when a whole column is
 # made of it: it then writes the value back as str(number), '00012' -> '12', '1.50' -> '1.5'.
-_INT_TEXT = r"^\s*[+-]?\d+\s*$"
-_FLOAT_TEXT = r"^\s*[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|[iI]nf(inity)?|INF|nan|NaN)\s*$"
-_BOOL_TEXT = r"^(True|False|true|false|TRUE|FALSE)$"
+# ASCII classes only: the same in Python's re and in pyarrow's RE2 (pandas reads ASCII digits only).
+_INT_TEXT = r"^[ \t]*[+-]?[0-9]+[ \t]*$"
+_FLOAT_TEXT = (r"^[ \t]*[+-]?([0-9]+\.?[0-9]*([eE][+-]?[0-9]+)?|\.[0-9]+([eE][+-]?[0-9]+)?|[iI]nf(inity)?|INF|nan|NaN)"
+               r"[ \t]*$")
+_BOOL_TEXT = r"^(?i:true|false)$"
 
 
 def pandas_text(values: list[str]) -> list[str] | None:
-    """What the container's pandas makes of a column holding exactly `values` (str() of the
-    parsed int, float or bool), or None when it keeps the column as text."""
+    """The text the container's pandas makes of a column holding exactly `values`: its NA
+    spellings become 'nan'; a column of only integers, floats or booleans (NA aside) is parsed and
+    written back as str() of the numbers (integers as floats when an NA is among them). None when
+    an integer beyond 64 bits is in it: pandas then falls back to converters that read even '1_000'."""
     import re
 
-    if all(re.match(_INT_TEXT, v) for v in values):
-        numbers = [int(v) for v in values]
-        if all(-2**63 <= n < 2**64 for n in numbers):
-            return [str(n) for n in numbers]
-        return None  # beyond 64 bits pandas keeps the text
-    if all(re.match(_FLOAT_TEXT, v) for v in values):
-        return [str(float(v)) for v in values]
-    if all(re.match(_BOOL_TEXT, v) for v in values):
-        return [str(v.lower() == "true") for v in values]
-    return None
+    present = [v for v in values if v not in PANDAS_NA_TEXT]
+    missing = len(present) < len(values)
+
+    def spell(parse) -> list[str]:
+        return ["nan" if v in PANDAS_NA_TEXT else parse(v) for v in values]
+    if any(re.match(_INT_TEXT, v) and not -2**63 <= int(v) < 2**63 for v in present):
+        return None
+    if present and all(re.match(_FLOAT_TEXT, v) for v in present):
+        if all(re.match(_INT_TEXT, v) for v in present):  # int64, or float when an NA is among them
+            return spell(lambda v: str(float(int(v))) if missing else str(int(v)))
+        return spell(lambda v: str(float(v)))
+    if present and all(re.match(_BOOL_TEXT, v) for v in present):
+        return spell(lambda v: str(v.lower() == "true"))
+    return spell(str)
+
+
+# The text pandas writes back unchanged: a canonical int64, True/False.
+_CANONICAL = {_INT_TEXT: r"^(0|-?[1-9][0-9]*)$", _BOOL_TEXT: r"^(True|False)$"}
 
 
 def _refuse_numeric_rewrite(column, csv_path: Path, name: str) -> None:
@@ -328,21 +340,42 @@ def _refuse_numeric_rewrite(column, csv_path: Path, name: str) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    values = column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
-    for sample in (values.slice(0, 1024), values):  # the usual case is settled by the first rows
-        if not any(pc.all(pc.match_substring_regex(sample, p)).as_py() for p in (_INT_TEXT, _FLOAT_TEXT, _BOOL_TEXT)):
-            return  # some value is text: pandas keeps the column as text
+    if pa.types.is_dictionary(column.type):  # its distinct values are the dictionary
+        chunks = _dictionary_chunks(column)
+        values = chunks[0].dictionary if chunks else pa.array([], pa.string())
+    else:
+        values = column
+    kind = None
+    long_values = pc.filter(values, pc.greater_equal(pc.binary_length(values), 19))  # cheap: most are short
+    unusual = (pc.any(pc.is_in(values, value_set=pa.array(sorted(PANDAS_NA_TEXT)))).as_py()
+               or pc.any(pc.match_substring_regex(long_values, r"^[ \t]*[+-]?[0-9]{19,}[ \t]*$")).as_py() is True)
+    for sample in () if unusual else (values.slice(0, 1024), values):  # the first rows settle the usual case
+        kind = next((p for p in (_INT_TEXT, _FLOAT_TEXT, _BOOL_TEXT)
+                     if pc.all(pc.match_substring_regex(sample, p)).as_py()), None)
+        if kind is None:
+            return  # some value is text and none is an NA spelling: pandas keeps the column as it is
+    canonical = _CANONICAL.get(kind)
+    if canonical is not None:  # vectorised: only the values not already in canonical form
+        suspects = pc.filter(values, pc.invert(pc.match_substring_regex(values, canonical)))
+        if len(suspects) == 0:
+            return
+        values = suspects if kind == _BOOL_TEXT else values  # ints: pandas' choice depends on every value
     distinct = [str(v) for v in pc.unique(values).to_pylist()]
     rewritten = pandas_text(distinct)
-    changed = [(old, new) for old, new in zip(distinct, rewritten or distinct) if old != new]
+    if rewritten is None:
+        raise UserError("holds an integer beyond 64 bits: the container's pandas may then read the column as "
+                        "numbers and write it back changed", file=str(csv_path), field=name,
+                        fix=f"spell {name} so pandas keeps it as text (e.g. with a letter prefix), in the CSV and the dataset")
+    changed = [(old, new) for old, new in zip(distinct, rewritten) if old != new]
     if not changed:
         return
     old, new = changed[0]
+    what = "with missing values (NA spellings)" if old in PANDAS_NA_TEXT else "as numbers (every value is one)"
     effect = "its label names would differ from the CSV's" if name == "label" else \
         "its file paths would name files that do not exist"
-    raise UserError(f"every value is a number or boolean, so the container reads the column as one and rewrites "
-                    f"{len(changed)} value(s) ({old!r} becomes {new!r}): {effect}", file=str(csv_path), field=name,
-                    fix=f"spell {name} so it is not a number (e.g. with a letter prefix), in the CSV and the dataset")
+    raise UserError(f"the container's pandas reads this column {what} and writes {len(changed)} distinct value(s) "
+                    f"back changed ({old!r} becomes {new!r}): {effect}", file=str(csv_path), field=name,
+                    fix=f"spell {name} so pandas keeps it as text (e.g. with a letter prefix), in the CSV and the dataset")
 
 
 # Arrow -> numpy through the buffers: pyarrow's own to_numpy()/pa.array() import pandas, which
