@@ -246,18 +246,18 @@ def check_label_counts(text: str, label_counts: dict[str, tuple[set[str], int]])
     """Each label (any spelling seen in the CSV, or its normalised form) must share a line of the
     report with its row count. The label must not be part of a longer quoted value (another label,
     a code span), and the count must stand outside the label and outside every quoted value: a
-    label reading 'SCRATCH | 14' or 'DEFECT_24' shows no count. Fenced blocks are quoted file text
-    (the engine's breakdown), not the report's table."""
-    all_lines = text.splitlines()
-    lines = [line for line, fenced in zip(all_lines, markdown.fence_flags(all_lines)) if not fenced]
+    label reading 'SCRATCH | 14' or 'DEFECT_24' shows no count. A label holding line breaks is
+    verbatim in a fenced block (the engine's breakdown): each of its lines is a quoted value too."""
+    lines = text.splitlines()
     forms_of = {}
     for label, (spellings, _count) in label_counts.items():
         # as written, or as the report renderer escapes it (a label holding '|', '<' or a newline)
         forms = spellings | {label}
         forms_of[label] = sorted(f for f in forms | rendered_values(forms) if f)
     # values that can hold another label's name or a number: the only ones that can forge a count
-    compound = sorted({f for forms in forms_of.values() for f in forms
-                       if re.search(r"\d", f) or len(_TOKEN_SPLIT_RE.split(f.strip())) > 1})
+    pieces = {p.strip() for forms in forms_of.values() for f in forms for p in _LINE_BREAK_RE.split(f)}
+    compound = sorted({f for f in pieces | {f for forms in forms_of.values() for f in forms}
+                       if f and (re.search(r"\d", f) or len(_TOKEN_SPLIT_RE.split(f.strip())) > 1)})
     compound_by_token: dict[str, set[str]] = {}  # token -> compound values holding it (a line reads only its own)
     for form in compound:
         for token in filter(None, _TOKEN_SPLIT_RE.split(form)):
@@ -300,11 +300,12 @@ def check_label_counts(text: str, label_counts: dict[str, tuple[set[str], int]])
     if missing:
         return [finding("labels", f"label(s) not shown with their inference.csv row count: {', '.join(missing)}",
                         "list every label with its total rows from inference.csv on one line or table row "
-                        "(e.g. in ## 6. Per-Label Breakdown), the count outside the label's own text")]
+                                        "(e.g. in ## 6. Per-Label Breakdown), the count outside the label's own text")]
     return []
 
 
 _TOKEN_SPLIT_RE = re.compile(r"[^A-Za-z0-9_-]+")
+_LINE_BREAK_RE = re.compile(r"\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # as str.splitlines splits
 # Every number `_count_re` can match, in either of its forms (1400 or 1,400).
 _ANY_COUNT_RE = re.compile(r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?![\d]|[.,]\d)")
 
