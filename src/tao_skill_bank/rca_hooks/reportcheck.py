@@ -267,7 +267,7 @@ def check_label_counts(text: str, label_counts: dict[str, tuple[set[str], int]])
     lines_with: dict[int, list[int]] = {}
     lines_with_token: dict[str, set[int]] = {}
     for index, line in enumerate(lines):
-        for value in sorted({int(m.group().replace(",", "")) for m in _ANY_COUNT_RE.finditer(line)}):
+        for value in sorted(_numbers_in(line)):
             lines_with.setdefault(value, []).append(index)
         for token in set(_TOKEN_SPLIT_RE.split(line)):
             lines_with_token.setdefault(token, set()).add(index)
@@ -306,8 +306,19 @@ def check_label_counts(text: str, label_counts: dict[str, tuple[set[str], int]])
 
 _TOKEN_SPLIT_RE = re.compile(r"[^A-Za-z0-9_-]+")
 _LINE_BREAK_RE = re.compile(r"\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # as str.splitlines splits
-# Every number `_count_re` can match, in either of its forms (1400 or 1,400).
-_ANY_COUNT_RE = re.compile(r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?![\d]|[.,]\d)")
+# Runs of digits and commas: every number `_count_re` can match (1400 or 1,400) is one of a run's
+# comma-separated parts or the whole run without its commas (a superset; no nested repetition).
+_DIGIT_RUN_RE = re.compile(r"\d[\d,]*")
+
+
+def _numbers_in(line: str) -> set[int]:
+    found = set()
+    for run in _DIGIT_RUN_RE.findall(line):
+        parts = [p for p in run.split(",") if p]
+        found.update(int(p) for p in parts if len(p) <= 20)  # no row count has more digits
+        if len(run) <= 30:
+            found.add(int("".join(parts)))
+    return found
 
 
 def _shows_count(line: str, name: tuple[int, int], count: tuple[int, int], quoted: list[tuple[int, int]]) -> bool:
