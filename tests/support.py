@@ -348,3 +348,58 @@ def fill_example_verdicts(results_dir: Path, n_samples: int) -> dict[str, str]:
         entry["note"] = f"the part shows {sample.looks_like.lower().replace('_', ' ')}"
     path.write_text(json.dumps(doc, indent=2))
     return {e["filepath"]: e["verdict"] for e in doc["samples"]}
+
+
+# ---------------------------------------------------------------- documented shell blocks
+# (shared by the skill-doc tests: every documented command exists, and blocks run as pasted)
+
+def bash_blocks(text: str) -> list[str]:
+    """The bodies of the fenced ```bash blocks of a Markdown text, in order."""
+    import re
+
+    return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+
+
+def documented_commands(text: str) -> list[str]:
+    """tao-skills command lines of the bash blocks (continuations joined, one per pipeline part)."""
+    import re
+
+    commands = []
+    for block in bash_blocks(text):
+        for line in block.replace("\\\n", " ").splitlines():
+            for part in re.split(r"\$\(|\||;|&&", line):
+                if "tao-skills " in part:
+                    commands.append(part[part.index("tao-skills "):].split("#")[0].strip().rstrip(")"))
+    return commands
+
+
+def cli_subparser(words: list[str]):
+    """The argparse parser of `tao-skills WORDS...` (e.g. ["spec", "build"])."""
+    from tao_skill_bank import cli
+
+    parser = cli.build_parser()
+    for word in words:
+        sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+        parser = sub.choices[word]
+    return parser
+
+
+def unknown_flags(command: str) -> list[str]:
+    """The `--flags` of a documented `tao-skills ...` line that its command does not have."""
+    import shlex
+
+    words = shlex.split(command.replace("$", "X"))[1:]
+    parser = cli_subparser([w for w in words[:2] if not w.startswith("-")])
+    known = {opt for action in parser._actions for opt in action.option_strings}
+    return [w for w in words if w.startswith("--") and w.split("=")[0] not in known]
+
+
+def run_bash_block(script: str, shim_dir: Path, env: dict | None = None, timeout: float = 180):
+    """Run a documented block as a user pastes it (`bash -euc`), with a `tao-skills` for this
+    checkout first on PATH; `env` adds or overrides variables (a PATH given is put before it)."""
+    extra = dict(env or {})
+    path = tao_skills_on_path(shim_dir) + os.environ["PATH"]
+    if "PATH" in extra:
+        path = f"{extra.pop('PATH')}{os.pathsep}{path}"
+    full = {**os.environ, **{k: str(v) for k, v in extra.items()}, "PATH": path}
+    return subprocess.run(["bash", "-euc", script], env=full, capture_output=True, text=True, timeout=timeout)

@@ -98,3 +98,63 @@ def test_table_cells_agree_with_the_parser():
         row = f"| {markdown.escape(value)} | {markdown.escape(value, code=True)} | x |"
         assert len(markdown.table_cells(row)) == 3, row
     assert markdown.table_cells(r"| a \| b | `c` | d |") == [r"a \| b", "`c`", "d"]
+
+
+def _line_cases(n=500, seed=21):
+    rng = random.Random(seed)
+    pieces = ["`", "``", "```", "\\", "\\`", "a", " ", "b c", "![", "](", ")", "]", "[", "x.png", "\\]", "*",
+              "![a](x.png)", "![b ", "](rca_images/y.png)"]
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(n)]
+
+
+def _backtick_in_target(inline) -> bool:
+    """A backtick inside a link or image target: markdown-it reads the link first (the renderer
+    percent-encodes every target, so a report it drafts never has one)."""
+    return any("%60" in (c.attrs.get("src") or c.attrs.get("href") or "") for t in inline for c in t.children or []
+               if c.type in ("image", "link_open"))
+
+
+def test_code_spans_agree_with_the_parser():
+    """The check reads the same code spans as markdown-it: their contents, in order."""
+    for line in _line_cases():
+        tokens = _parser().parse(f"p {line}\n")
+        inline = [t for t in tokens if t.type == "inline"]
+        if _backtick_in_target(inline):
+            continue
+        expected = [c.content for t in inline for c in t.children or [] if c.type == "code_inline"]
+        got = []
+        for a, b in markdown.code_spans(f"p {line}"):
+            text = f"p {line}"[a:b]
+            ticks = len(text) - len(text.lstrip("`"))
+            content = text[ticks:len(text) - ticks]
+            if content.startswith(" ") and content.endswith(" ") and content.strip(" "):
+                content = content[1:-1]  # CommonMark strips one space each side of a padded span
+            got.append(content)
+        assert got == expected, line
+
+
+def test_image_alt_spans_cover_the_parsers_images():
+    """Every image markdown-it sees has its alt text inside a span of `image_alt_spans`."""
+    for line in _line_cases() + ["![a](rca_images/x.png) | ![b \\] c](y.png) | `![x](y)`"]:
+        tokens = _parser().parse(f"p {line}\n")
+        images = [c for t in tokens if t.type == "inline" for c in t.children or [] if c.type == "image"]
+        if _backtick_in_target([t for t in tokens if t.type == "inline"]):
+            continue
+        spans = markdown.image_alt_spans(f"p {line}")
+        assert len(spans) >= len(images), line
+        for image in images:
+            assert any(f"({image.attrs['src']}" in f"p {line}"[b - 1:] for a, b in spans), line
+
+
+def test_invisible_format_characters_are_shown_as_escapes():
+    """Every Unicode format character (category Cf: zero-width, bidi controls, BOM, tags) and line
+    or paragraph separator, as this Python's unicodedata classifies them, becomes visible."""
+    import sys
+    import unicodedata
+
+    hidden = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) in ("Cf", "Cc", "Zl", "Zp")]
+    assert len(hidden) > 150
+    for char in hidden:
+        shown = markdown.escape(f"PASS{char}X")
+        assert not any(unicodedata.category(c) in ("Cf", "Cc", "Zl", "Zp") for c in shown), hex(ord(char))
+        assert shown.startswith("PASS\\") and shown.endswith("X")

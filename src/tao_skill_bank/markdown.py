@@ -12,8 +12,14 @@ from __future__ import annotations
 
 import re
 
-# Line breaks and other control characters, shown as visible escapes (\n, \t, \x1b) instead.
-_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Line breaks, other control characters and the invisible format characters (Unicode category
+# Cf: zero-width spaces and joiners, bidi embeddings/overrides/isolates, BOM, tags), shown as
+# visible escapes (\n, \x1b, \u202e) instead: a value cannot hide text or reorder what a reader
+# sees around it.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+                         "\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
+                         "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+                         "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Markdown punctuation that can start structure mid-line (escaped with a backslash) and HTML (as
 # entities). An underscore between two letters or digits stays as it is: CommonMark never reads
@@ -25,7 +31,8 @@ _BACKTICK_RUN_RE = re.compile(r"`+")
 
 def _visible(char: str) -> str:
     code = ord(char)
-    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else
+                                f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
 
 
 def visible_controls(text: str, keep: str = "") -> str:
@@ -100,3 +107,70 @@ def table_cells(row: str) -> list[str]:
     if text.endswith("|") and not text.endswith("\\|") and cells and cells[-1] == "":
         cells = cells[:-1]
     return cells
+
+
+_BACKTICKS_RE = re.compile(r"(?<!`)`+(?!`)")
+
+
+def code_spans(line: str) -> list[tuple[int, int]]:
+    """(start, end) of each code span of a line, backticks included, by CommonMark's rule: a
+    backtick run not after a backslash opens one, the next run of the same length closes it, an
+    unclosed run is literal text."""
+    spans, runs = [], list(_BACKTICKS_RE.finditer(line))
+    i = 0
+    while i < len(runs):
+        opener = runs[i]
+        if _escaped(line, opener.start()):
+            # the backslash escapes only the first backtick; the rest of the run may still open
+            if len(opener.group()) == 1:
+                i += 1
+                continue
+            opener = re.match(r"`+", line[opener.start() + 1:])
+            start, length = runs[i].start() + 1, len(opener.group())
+        else:
+            start, length = opener.start(), len(opener.group())
+        closer = next((j for j in range(i + 1, len(runs)) if len(runs[j].group()) == length), None)
+        if closer is None:
+            i += 1
+            continue
+        spans.append((start, runs[closer].end()))
+        i = closer + 1
+    return spans
+
+
+def _escaped(line: str, index: int) -> bool:
+    """Whether the character at `index` follows an odd number of backslashes."""
+    count = 0
+    while index - count - 1 >= 0 and line[index - count - 1] == "\\":
+        count += 1
+    return count % 2 == 1
+
+
+_ALT_OPEN_RE = re.compile(r"!\[")
+
+
+def image_alt_spans(line: str) -> list[tuple[int, int]]:
+    """(start, end) of the alt text of each image `![alt](target)` outside code spans, brackets
+    included: a description, never where a report states which file it shows."""
+    code = code_spans(line)
+    spans = []
+    for opener in _ALT_OPEN_RE.finditer(line):
+        start = opener.start()
+        if _escaped(line, start) or any(a <= start < b for a, b in code) or any(a <= start < b for a, b in spans):
+            continue
+        depth, index = 0, opener.end()
+        while index < len(line):
+            char = line[index]
+            if char == "\\":
+                index += 2
+                continue
+            if char == "[":
+                depth += 1
+            elif char == "]":
+                if depth == 0:
+                    break
+                depth -= 1
+            index += 1
+        if index < len(line) and line.startswith("(", index + 1) and ")" in line[index + 2:]:
+            spans.append((start, index + 1))
+    return spans

@@ -125,12 +125,35 @@ def _read(folder):
 
 def test_reads_ids_as_text_and_scores_as_float(tmp_path):
     folder = _csv(tmp_path, "input_path,object_name,label,siamese_score,other\n"
-                            "0007,0001,PASS,0.25,z\nd,2,SCRATCH,0.5,z\n")
+                            "0007,0001,PASS,0.25,z\nd,o2,SCRATCH,0.5,z\n")
     frame, column = _read(folder)
     assert column == "siamese_score"
-    assert frame["object_name"] == ["0001", "2"] and frame["input_path"] == ["0007", "d"]
+    assert frame["object_name"] == ["0001", "o2"] and frame["input_path"] == ["0007", "d"]
     assert frame["label"] == ["PASS", "SCRATCH"]
     assert str(frame["siamese_score_type"]) == "double" and frame["siamese_score"] == [0.25, 0.5]
+
+
+@pytest.mark.parametrize("column,values,shown", [
+    ("object_name", ["0001", "2"], "'0001' becomes '1'"), ("input_path", ["07", "7"], "'07' becomes '7'"),
+    ("label", ["PASS", "1.50"], None), ("label", ["07", "1"], "'07' becomes '7'"),
+    ("object_name", ["1.50", "2"], "'1.50' becomes '1.5'"), ("object_name", ["true", "False"], "'true' becomes 'True'")])
+def test_a_column_the_container_would_rewrite_as_numbers_is_refused(tmp_path, column, values, shown):
+    """pandas reads a column made only of numbers (or booleans) as numbers and writes str() of them
+    back: '0001' -> '1'. Where that changes the text the run is refused, saying so."""
+    rows = {"input_path": ["d", "d"], "object_name": ["o1", "o2"], "label": ["PASS", "SCRATCH"]} | {column: values}
+    folder = _csv(tmp_path, "input_path,object_name,label,siamese_score\n" + "".join(
+        f"{rows['input_path'][i]},{rows['object_name'][i]},{rows['label'][i]},0.{i + 1}\n" for i in range(2)))
+    if shown is None:  # 'PASS' is text: pandas keeps the whole column as text
+        assert _read(folder)[0][column] == values
+        return
+    with pytest.raises(UserError, match="container.s pandas reads this column") as err:
+        _read(folder)
+    assert err.value.field == column and shown in str(err.value)
+
+
+def test_plain_numbers_the_container_writes_back_unchanged_are_read(tmp_path):
+    folder = _csv(tmp_path, "input_path,object_name,label,siamese_score\n1,10,PASS,0.1\n2,-3,7,0.2\n")
+    assert _read(folder)[0]["object_name"] == ["10", "-3"]
 
 
 def test_utf8_bom_and_labels_that_only_look_missing(tmp_path):

@@ -277,6 +277,26 @@ def test_nan_scores_stop_the_run_before_any_folder_exists(tmp_path):
     assert not (exp / "rca_results").exists()
 
 
+@pytest.mark.parametrize("made_before", [False, True])
+def test_a_run_refused_by_the_engine_leaves_no_folder_it_made(tmp_path, made_before):
+    """An input_path escaping the dataset is refused after the results folder was claimed: the
+    claim, the timestamped folder and an rca_results/ this run created are all gone again."""
+    exp = tmp_path / "exp"
+    create_example(exp, ExampleConfig(n_samples=50))
+    if made_before:
+        (exp / "rca_results").mkdir()
+    csv_path = exp / "inference" / "latest" / "inference.csv"
+    header, *rows = csv_path.read_text().splitlines()
+    fields = rows[0].split(",")
+    fields[header.split(",").index("input_path")] = "../../etc"
+    csv_path.write_text("\n".join([header, *rows, ",".join(fields)]) + "\n")
+    before = sorted(p.relative_to(exp) for p in exp.rglob("*"))
+    result = run_cli("gaps", "run", "--exp-dir", exp, "--dataset-root", exp / "images", "--engine", "local")
+    assert_one_line_error(result, "input_path", "../../etc", "container")
+    assert result.code == 1
+    assert sorted(p.relative_to(exp) for p in exp.rglob("*")) == before
+
+
 def test_a_run_opens_inference_csv_and_the_train_yaml_once(small_exp, tmp_path, monkeypatch):
     import builtins
     import hashlib

@@ -2,18 +2,15 @@
 commands (every flag exists; the build command runs as written), evals, skill_info vs schema."""
 
 import json
-import os
 import re
-import shlex
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from support import REPO_ROOT, fake_tools, recorded_calls, run_cli, tao_skills_on_path
-from tao_skill_bank import cli
+from support import (REPO_ROOT, bash_blocks, documented_commands, fake_tools, recorded_calls, run_bash_block, run_cli,
+                     unknown_flags)
 from tao_skill_bank.oi.skillinfo import load_skill_info
 
 SKILL_DIR = REPO_ROOT / "skills" / "tao-train-optical-inspection"
@@ -54,40 +51,15 @@ def test_relative_links_resolve_and_stay_one_level_deep():
                 assert len(Path(target).parts) <= 2, target
 
 
-def _shell_commands(text):
-    """tao-skills command lines from fenced bash blocks (continuations joined)."""
-    commands = []
-    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
-        for line in block.replace("\\\n", " ").splitlines():
-            for part in re.split(r"\$\(|\||;|&&", line):
-                if "tao-skills " in part:
-                    commands.append(part[part.index("tao-skills "):].split("#")[0].strip().rstrip(")"))
-    return commands
-
-
-def _subparser(words):
-    parser = cli.build_parser()
-    for word in words:
-        sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-        parser = sub.choices[word]
-    return parser
-
-
 @pytest.mark.parametrize("path", _markdown_files(), ids=lambda p: p.name)
 def test_every_documented_command_and_flag_exists(path):
-    for command in _shell_commands(path.read_text()):
-        words = shlex.split(command.replace("$", "X"))[1:]
-        positional = [w for w in words[:2] if not w.startswith("-")]
-        parser = _subparser(positional)
-        known = {opt for action in parser._actions for opt in action.option_strings}
-        for word in words:
-            if word.startswith("--"):
-                assert word.split("=")[0] in known, f"{path.name}: `{command}` uses unknown flag {word}"
+    for command in documented_commands(path.read_text()):
+        assert unknown_flags(command) == [], f"{path.name}: `{command}` uses unknown flags"
 
 
 def test_skill_md_covers_the_whole_flow():
     _, body = _frontmatter_and_body()
-    commands = " ".join(_shell_commands(body))
+    commands = " ".join(documented_commands(body))
     for needed in ("dataset check", "spec build", "spec validate", "automl route", "container run",
                    "checkpoint resolve"):
         assert f"tao-skills {needed}" in commands, needed
@@ -98,11 +70,10 @@ def test_skill_md_covers_the_whole_flow():
 def test_the_documented_train_build_runs_as_written(tmp_path):
     _, body = _frontmatter_and_body()
     section = body.split("## 2.")[1].split("## 3.")[0]
-    block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
+    block = bash_blocks(section)[0]
     for name in ("train", "val"):
         _split(tmp_path / "data" / name)
-    env = _shim_env(tmp_path)
-    proc = subprocess.run(["bash", "-euc", block], env=env, capture_output=True, text=True, timeout=120)
+    proc = run_bash_block(block, tmp_path / "shim", _doc_env(tmp_path), timeout=120)
     assert proc.returncode == 0, proc.stderr
     spec = yaml.safe_load((tmp_path / "jobs" / "train_001" / "spec.yaml").read_text())
     assert spec["dataset"]["train_dataset"]["images_dir"] == str(tmp_path / "data/train/images/images")
@@ -119,16 +90,16 @@ def _split(root: Path) -> None:
     (root / "dataset.csv").write_text("input_path,golden_path,object_name,label\n" + rows)
 
 
-def _shim_env(tmp_path: Path) -> dict:
-    return {**os.environ, "PATH": tao_skills_on_path(tmp_path / "shim") + os.environ["PATH"], "WS": str(tmp_path),
-            "SKILL": SKILL_DIR.name}
+def _doc_env(tmp_path: Path) -> dict:
+    """The variables the skill's blocks expect the agent to have set."""
+    return {"WS": tmp_path, "SKILL": SKILL_DIR.name}
 
 
 def test_the_documented_evaluate_inference_export_run_as_written(tmp_path):
     """Section 6 pasted into bash: the best checkpoint feeds all three specs and the evaluate run
     (a fake docker) gets the trusted-checkpoint variable."""
     _, body = _frontmatter_and_body()
-    block = re.search(r"```bash\n(.*?)```", body.split("## 6.")[1], flags=re.S).group(1)
+    block = bash_blocks(body.split("## 6.")[1])[0]
     for name in ("test", "infer"):
         _split(tmp_path / "data" / name)
     job = tmp_path / "jobs" / "train_001"
@@ -137,10 +108,9 @@ def test_the_documented_evaluate_inference_export_run_as_written(tmp_path):
         (job / rel).parent.mkdir(parents=True, exist_ok=True)
         (job / rel).write_bytes(b"x")
     calls = tmp_path / "calls.jsonl"
-    env = _shim_env(tmp_path)
-    env["PATH"] = f"{fake_tools(tmp_path / 'bin', calls)['PATH']}:{env['PATH']}"
-    env["JOB"] = str(job)
-    proc = subprocess.run(["bash", "-euc", block], env=env, capture_output=True, text=True, timeout=180)
+    env = {**_doc_env(tmp_path), "JOB": job, "PATH": str(tmp_path / "bin")}
+    fake_tools(tmp_path / "bin", calls)
+    proc = run_bash_block(block, tmp_path / "shim", env)
     assert proc.returncode == 0, proc.stderr
     best = str(job / "train" / "model_best_val_acc.pth")
     specs = {a: yaml.safe_load((tmp_path / "jobs" / f"{a}_001" / "spec.yaml").read_text())
@@ -162,10 +132,7 @@ def test_evals_cover_the_required_requests():
     for item in evals["evals"]:
         script = item.get("expected_script")
         if script:
-            words = shlex.split(script)
-            positional = [w for w in words[1:3] if not w.startswith("-")]
-            known = {o for a in _subparser(positional)._actions for o in a.option_strings}
-            assert all(w.split("=")[0] in known for w in words if w.startswith("--")), script
+            assert unknown_flags(script) == [], script
 
 
 def test_skill_info_keys_exist_in_the_schemas():

@@ -125,3 +125,34 @@ def test_hostile_lines_do_not_change_the_answers():
     assert reportcheck.headings(text) == ["1. Verdict", "2. Threshold Selection"]
     assert reportcheck.check_threshold_quote(text, 0.43) == []
     assert miniyaml.read_mapping("a:" + " " * big + "b" + " " * big + "\nc: d   # note\n") == {"a": "b", "c": "d"}
+
+
+def test_a_count_inside_a_quoted_value_does_not_show_a_label_count():
+    counts = {"PASS": ({"PASS"}, 236), "DEFECT_24": ({"DEFECT_24"}, 5), "X | PASS | 236 |": ({"X | PASS | 236 |"}, 3),
+              "24": ({"24"}, 24), "Y\nPASS 236": ({"Y\nPASS 236"}, 2)}
+    from tao_skill_bank.markdown import escape
+
+    right = "".join(f"| {escape(label)} | {n} |\n" for label, (_, n) in counts.items())
+    assert check_label_counts(right, counts) == []
+    wrong = right.replace("| PASS | 236 |", "| PASS | 237 |").replace("| DEFECT_24 | 5 |", "| DEFECT_24 | 6 |")
+    wrong = wrong.replace("| 24 | 24 |", "| 24 | 0 |") + "```\n  Y\n  PASS 236: 2 (1.0%)\n```\n- `boards/PASS 236/x.png`\n"
+    message = check_label_counts(wrong, counts)[0].message
+    assert "PASS (236)" in message and "DEFECT_24 (5)" in message and "24 (24)" in message
+    assert "X | PASS | 236 | (3)" not in message
+
+
+def test_facts_inside_quoted_values_neither_pass_nor_fail(results_dir):
+    from tao_skill_bank.rca_hooks.reportcheck import check_spotcheck_rows, image_refs, verdicts_in
+
+    values = ["SCRATCH chosen threshold 0.99", f"threshold {THRESHOLD!r}", "edge case", "rca_images/sample_01.png"]
+    text = report_text(threshold_quote="0.4322").replace("The model misses", f"Label {values[0]}; label {values[1]}. The model misses")
+    assert check_threshold_quote(text, THRESHOLD, values) == []            # the imitations are ignored
+    assert check_threshold_quote(text, THRESHOLD)                          # ... and would fail it unquoted
+    no_quote = report_text(threshold_quote="about half").replace("The model misses", f"Label {values[1]}. The model")
+    assert check_threshold_quote(no_quote, THRESHOLD, values)[0].rule == "threshold"  # nor satisfy it
+    assert verdicts_in("| 1 | edge case | mislabeled |", ("edge case", "mislabeled"), values) == ["mislabeled"]
+    assert image_refs("![rca_images/x.png](rca_images/sample_02.png) rca_images/sample_01.png", values) == \
+        ["rca_images/sample_02.png"]
+    rows = [r.replace("![t](rca_images/", "![t](nothing/") + " rca_images/sample_01.png |" for r in spotcheck_rows()]
+    section = "| # | group | sample | score | image | verdict | note |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+    assert any("names no image" in f.message for f in check_spotcheck_rows(section, ("edge case",), lambda r: True, values))

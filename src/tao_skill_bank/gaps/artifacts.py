@@ -218,7 +218,8 @@ def _refuse_escaping_paths(config: GapConfig, inference: InferenceTable, kept) -
         bad = escaping_paths(values, allow_absolute=allow_absolute)
         if bad:
             shown = ", ".join(repr(values[i]) for i in bad[:3])
-            raise UserError(f"{len(bad)} value(s) would escape kpi_media_path ({shown}): '..' or absolute",
+            raise UserError(f"{len(bad)} value(s) would escape kpi_media_path ({shown}): '..' or absolute; the "
+                            "container would join them as they are and name files outside the dataset",
                             file=str(inference.path), field=column,
                             fix=f"make {column} relative to kpi_media_path without '..' parts")
 

@@ -138,6 +138,7 @@ def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
         prefix = handle.read(_HEADER_PREFIX)
         while b"\n" not in prefix and (more := handle.read(_HEADER_PREFIX)):
             prefix += more  # a header line longer than the prefix
+        _refuse_other_encodings(prefix, csv_path)
         header = parse_header(prefix)
         if not header:
             raise UserError("empty CSV (no header, no rows)", file=str(csv_path), field="inference.csv",
@@ -163,8 +164,12 @@ def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
             if "invalid UTF8" in str(exc):
                 raise UserError(f"not UTF-8 text ({str(exc).splitlines()[0][:120]})", file=str(csv_path),
                                 field="inference.csv", fix="save the CSV as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)")
-            raise UserError(f"cannot parse CSV ({str(exc).splitlines()[0][:200]})", file=str(csv_path),
-                            field="inference.csv", fix="repair the CSV (one header, same column count per row)")
+            if "Empty CSV file" in str(exc):  # a header line and nothing after it
+                raise UserError("no data rows (header only)", file=str(csv_path), field="inference.csv",
+                                fix="rerun VCN inference; the CSV must hold one row per sample") from None
+            raise UserError(f"cannot parse CSV ({str(exc).splitlines()[0][:200]}){_ragged_row_reason(str(exc))}",
+                            file=str(csv_path), field="inference.csv",
+                            fix="repair the CSV (one header, same column count per row)") from None
     table = table.rename_columns([c if c != score_column else "siamese_score" for c in table.column_names])
     table = table.select([*ID_COLUMNS, "siamese_score"])
     if table.num_rows == 0:
@@ -172,7 +177,8 @@ def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
                         fix="rerun VCN inference; the CSV must hold one row per sample")
     bad = ~np.isfinite(float_values(table.column("siamese_score")))  # nulls arrive as NaN
     if bad.any():
-        _raise_bad_rows(csv_path, score_column, np.flatnonzero(bad), "empty, NaN or infinite")
+        _raise_bad_rows(csv_path, score_column, np.flatnonzero(bad),
+                        "empty, NaN or infinite", why=NON_FINITE_REASON)
     codes, labels = dictionary_codes(table.column("label"))
     missing = [code for code, text in enumerate(labels) if text in PANDAS_NA_TEXT]
     if missing:  # the reference's handling of these depends on its pandas version: refuse them
@@ -185,6 +191,7 @@ def read_inference_table(results_dir: str | os.PathLike) -> InferenceTable:
             _raise_bad_rows(csv_path, column, empty, "empty", fix=f"fill in {column} for every row")
     for column in ID_COLUMNS:
         _refuse_oversized(table.column(column), csv_path, column)
+        _refuse_numeric_rewrite(table.column(column), csv_path, column)
     return InferenceTable(csv_path, score_column, table, digest.hexdigest())
 
 
@@ -233,6 +240,11 @@ def _refuse_oversized(column, csv_path: Path, name: str) -> None:
                             fix=f"repair the CSV: {name} holds a path, a file name or a label")
 
 
+# Why a score the container would take is refused (it reads NaN and infinities without complaint).
+NON_FINITE_REASON = ("the container would not refuse them, but a NaN score is never above a threshold (the row "
+                     "silently counts as predicted PASS, with a NaN weakness) and an infinite one is no model output")
+
+
 def _raise_bad_scores_slow(csv_path: Path, score_column: str) -> None:
     """Error path only: find which rows hold text that is not a number."""
     import pandas as pd
@@ -241,14 +253,129 @@ def _raise_bad_scores_slow(csv_path: Path, score_column: str) -> None:
     parsed = pd.to_numeric(raw, errors="coerce")
     blank = raw.str.strip().isin(["", "nan", "NaN", "NA", "null", "NULL", "N/A", "n/a"])
     bad = (parsed.isna() & ~blank).to_numpy().nonzero()[0]
-    _raise_bad_rows(csv_path, score_column, bad, "not a number")
+    lenient = [v for v in raw.iloc[bad[:_SHOWN_ROWS]] if _python_float(v) is not None]
+    why = (f"the container's float() would read {lenient[0]!r} as {_python_float(lenient[0])!r}, but "
+           "inference writes plain decimal numbers: such a cell is not a model score") if lenient else None
+    _raise_bad_rows(csv_path, score_column, bad, "not a number", why=why)
 
 
-def _raise_bad_rows(csv_path: Path, column: str, rows, what: str, fix: str | None = None) -> None:
+def _python_float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _raise_bad_rows(csv_path: Path, column: str, rows, what: str, fix: str | None = None, why: str | None = None) -> None:
     lines = ", ".join(str(int(r) + 2) for r in rows[:_SHOWN_ROWS])  # +1 header, +1 one-based
     more = "" if len(rows) <= _SHOWN_ROWS else ", ..."
-    raise UserError(f"{len(rows)} row(s) with {what} values (CSV lines {lines}{more})", file=str(csv_path),
+    reason = f"; {why}" if why else ""
+    raise UserError(f"{len(rows)} row(s) with {what} values (CSV lines {lines}{more}){reason}", file=str(csv_path),
                     field=column, fix=fix or "rerun inference or drop those rows; every score must be a finite number")
+
+
+def _ragged_row_reason(message: str) -> str:
+    """Why a row with too few fields is refused: pandas (the container) pads it silently."""
+    import re
+
+    counts = re.search(r"Expected (\d+) columns, got (\d+)", message)
+    if counts and int(counts.group(2)) < int(counts.group(1)):
+        return "; the container would silently read the missing fields as empty (a NaN score)"
+    return ""
+
+
+_UTF16_32_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
+def _refuse_other_encodings(prefix: bytes, csv_path: Path) -> None:
+    """A UTF-16/32 file (Excel's 'Unicode text') or one with NUL bytes in its header line."""
+    encoding = next((name for bom, name in _UTF16_32_BOMS.items() if prefix.startswith(bom)), None)
+    first_line = prefix.split(b"\n", 1)[0]
+    if encoding is None and first_line.count(b"\x00") > len(first_line) // 4:
+        encoding = "UTF-16 or UTF-32 (no byte-order mark)"
+    if encoding:
+        raise UserError(f"{encoding} text, not UTF-8", file=str(csv_path), field="inference.csv",
+                        fix="save the CSV as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`)")
+
+
+# Text pandas (the container's reader) parses as a number or a boolean when a whole column is
+# made of it: it then writes the value back as str(number), '00012' -> '12', '1.50' -> '1.5'.
+# ASCII classes only: the same in Python's re and in pyarrow's RE2 (pandas reads ASCII digits only).
+_INT_TEXT = r"^[ \t]*[+-]?[0-9]+[ \t]*$"
+_FLOAT_TEXT = (r"^[ \t]*[+-]?([0-9]+\.?[0-9]*([eE][+-]?[0-9]+)?|\.[0-9]+([eE][+-]?[0-9]+)?|[iI]nf(inity)?|INF|nan|NaN)"
+               r"[ \t]*$")
+_BOOL_TEXT = r"^(?i:true|false)$"
+
+
+def pandas_text(values: list[str]) -> list[str] | None:
+    """The text the container's pandas makes of a column holding exactly `values`: its NA
+    spellings become 'nan'; a column of only integers, floats or booleans (NA aside) is parsed and
+    written back as str() of the numbers (integers as floats when an NA is among them). None when
+    an integer beyond 64 bits is in it: pandas then falls back to converters that read even '1_000'."""
+    import re
+
+    present = [v for v in values if v not in PANDAS_NA_TEXT]
+    missing = len(present) < len(values)
+
+    def spell(parse) -> list[str]:
+        return ["nan" if v in PANDAS_NA_TEXT else parse(v) for v in values]
+    if any(re.match(_INT_TEXT, v) and not -2**63 <= int(v) < 2**63 for v in present):
+        return None
+    if present and all(re.match(_FLOAT_TEXT, v) for v in present):
+        if all(re.match(_INT_TEXT, v) for v in present):  # int64, or float when an NA is among them
+            return spell(lambda v: str(float(int(v))) if missing else str(int(v)))
+        return spell(lambda v: str(float(v)))
+    if present and all(re.match(_BOOL_TEXT, v) for v in present):
+        return spell(lambda v: str(v.lower() == "true"))
+    return spell(str)
+
+
+# The text pandas writes back unchanged: a canonical int64, True/False.
+_CANONICAL = {_INT_TEXT: r"^(0|-?[1-9][0-9]*)$", _BOOL_TEXT: r"^(True|False)$"}
+
+
+def _refuse_numeric_rewrite(column, csv_path: Path, name: str) -> None:
+    """Refuse a column the container would read as numbers and write back changed (its file paths
+    would name files that do not exist, its labels would be renamed)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type):  # its distinct values are the dictionary
+        chunks = _dictionary_chunks(column)
+        values = chunks[0].dictionary if chunks else pa.array([], pa.string())
+    else:
+        values = column
+    kind = None
+    long_values = pc.filter(values, pc.greater_equal(pc.binary_length(values), 19))  # cheap: most are short
+    unusual = (pc.any(pc.is_in(values, value_set=pa.array(sorted(PANDAS_NA_TEXT)))).as_py()
+               or pc.any(pc.match_substring_regex(long_values, r"^[ \t]*[+-]?[0-9]{19,}[ \t]*$")).as_py() is True)
+    for sample in () if unusual else (values.slice(0, 1024), values):  # the first rows settle the usual case
+        kind = next((p for p in (_INT_TEXT, _FLOAT_TEXT, _BOOL_TEXT)
+                     if pc.all(pc.match_substring_regex(sample, p)).as_py()), None)
+        if kind is None:
+            return  # some value is text and none is an NA spelling: pandas keeps the column as it is
+    canonical = _CANONICAL.get(kind)
+    if canonical is not None:  # vectorised: only the values not already in canonical form
+        suspects = pc.filter(values, pc.invert(pc.match_substring_regex(values, canonical)))
+        if len(suspects) == 0:
+            return
+        values = suspects if kind == _BOOL_TEXT else values  # ints: pandas' choice depends on every value
+    distinct = [str(v) for v in pc.unique(values).to_pylist()]
+    rewritten = pandas_text(distinct)
+    if rewritten is None:
+        raise UserError("holds an integer beyond 64 bits: the container's pandas may then read the column as "
+                        "numbers and write it back changed", file=str(csv_path), field=name,
+                        fix=f"spell {name} so pandas keeps it as text (e.g. with a letter prefix), in the CSV and the dataset")
+    changed = [(old, new) for old, new in zip(distinct, rewritten) if old != new]
+    if not changed:
+        return
+    old, new = changed[0]
+    what = "with missing values (NA spellings)" if old in PANDAS_NA_TEXT else "as numbers (every value is one)"
+    effect = "its label names would differ from the CSV's" if name == "label" else \
+        "its file paths would name files that do not exist"
+    raise UserError(f"the container's pandas reads this column {what} and writes {len(changed)} distinct value(s) "
+                    f"back changed ({old!r} becomes {new!r}): {effect}", file=str(csv_path), field=name,
+                    fix=f"spell {name} so pandas keeps it as text (e.g. with a letter prefix), in the CSV and the dataset")
 
 
 # Arrow -> numpy through the buffers: pyarrow's own to_numpy()/pa.array() import pandas, which

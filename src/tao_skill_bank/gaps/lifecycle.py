@@ -44,7 +44,7 @@ def _holder(path: Path) -> str:
         return "an unknown run"
 
 
-def _missing_folders(path: Path) -> tuple[Path, ...]:
+def missing_folders(path: Path) -> tuple[Path, ...]:
     """`path` and those of its parents that do not exist yet, deepest first."""
     missing = []
     while not path.exists() and path != path.parent:
@@ -57,7 +57,7 @@ def claim(results_dir: Path, allowed: tuple[str, ...] | None = (SPEC,), field: s
     """Take `results_dir` for this run. `allowed`: names it may already hold (None: anything,
     for completing a container's own output)."""
     results_dir = Path(results_dir)
-    created = _missing_folders(results_dir)
+    created = missing_folders(results_dir)
     try:
         results_dir.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -93,9 +93,14 @@ def release(held: Claim) -> None:
         (held.results_dir / CLAIM).unlink()
     except OSError:
         pass
-    for folder in held.created:
+    remove_empty(held.created)
+
+
+def remove_empty(folders: tuple[Path, ...]) -> None:
+    """Remove `folders` (deepest first) while they are empty: never deletes what a run wrote."""
+    for folder in folders:
         try:
-            folder.rmdir()  # only when empty: never deletes what a run wrote
+            folder.rmdir()
         except OSError:
             break
 

@@ -173,11 +173,18 @@ def render(template_path: Path, context: dict) -> str:
                         fix="repair the template (or reinstall the skill bank)")
 
 
-def word_count(markdown: str) -> int:
-    """Words as the report check counts them (one definition for the draft and the hook)."""
-    from tao_skill_bank.rca_hooks.reportcheck import count_words
+def word_count(markdown: str, names=()) -> int:
+    """Words as the report check counts them (one definition for the draft and the hook); `names`:
+    the labels and lightings the report quotes."""
+    from tao_skill_bank.rca_hooks.reportcheck import count_words, word_values
 
-    return count_words(markdown)
+    return count_words(markdown, word_values(names))
+
+
+def quoted_names(context: dict, rows: list[dict] | None) -> set[str]:
+    """The CSV labels (as kept in the parquet, and normalised) and the train YAML's lightings."""
+    names = {str(r["label"]) for r in rows or []} | {r["label"] for r in context.get("per_label") or []}
+    return names | {str(v) for v in context.get("lightings") or []}
 
 
 def build_report(out: str | Path, experiment_name: str | None = None, bank: str | None = None) -> dict:
@@ -199,7 +206,7 @@ def build_report(out: str | Path, experiment_name: str | None = None, bank: str 
         "results_dir": str(folder.path),
         "draft": str(path),
         "variant": "abridged" if folder.is_unreachable else "full",
-        "words": word_count(text),
+        "words": word_count(text, quoted_names(context, rows)),
         "spotcheck_json": spotcheck is not None,
         "verdicts_pending": pending if spotcheck is not None else None,
         "final_report": str(folder.path / REPORT),

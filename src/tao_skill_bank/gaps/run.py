@@ -299,6 +299,7 @@ def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -
                 "command": outcome.command, "spec": config.as_dict(), "path_check": path_check.as_dict(),
                 "exit_code": outcome.exit_code}
 
+    made = lifecycle.missing_folders(planned.parent)  # a refused run removes the parents it made, too
     results_dir = custom_results_dir(Path(req.out)) if req.out else \
         new_results_dir(exp_dir / "rca_results", now or datetime.now())
     held = lifecycle.claim(results_dir, allowed=(), field="--out" if req.out else "results_dir")
@@ -312,6 +313,7 @@ def run(req: RunRequest, bank: str | None = None, now: datetime | None = None) -
     except BaseException:
         lifecycle.release(held)
         _drop_if_only_spec(results_dir)
+        lifecycle.remove_empty(made)
         raise
     lifecycle.mark_complete(results_dir, outcome.engine)  # last: only now may anything read the folder
     facts = _summary(config, outcome, results_dir)

@@ -121,8 +121,24 @@ def check_sections(text: str, expected: tuple[str, ...]) -> list[Finding]:
     return []
 
 
-def count_words(text: str) -> int:
+def count_words(text: str, values=()) -> int:
+    """Tokens holding a letter or digit. Each occurrence of a multi-word untrusted value (a label
+    or lighting, raw or as rendered) is one word: a 600-word label repeated in five tables does not
+    make a report too long."""
+    long_values = [v for v in values if len(v.split()) > 1]
+    if long_values:
+        kept, end = [], 0
+        for a, b in sorted(_occurrences(text, long_values)):
+            if a >= end:  # a new occurrence (one overlapping the last is part of it)
+                kept += [text[end:a], " value "]
+            end = max(end, b)
+        text = "".join(kept) + text[end:]
     return sum(1 for token in text.split() if re.search(r"[A-Za-z0-9]", token))
+
+
+def word_values(texts) -> set[str]:
+    """The values `count_words` counts as one word: each as written and as rendered."""
+    return {str(t) for t in texts} | rendered_values(texts)
 
 
 def check_length(words: int, abridged: bool) -> list[Finding]:
@@ -150,11 +166,14 @@ def quote_matches(quoted: str, actual: float) -> bool:
     return decimals >= 2 and abs(value - actual) <= 0.5 * 10 ** -decimals + 1e-12
 
 
-def check_threshold_quote(text: str, threshold: float) -> list[Finding]:
-    """Sections 1–2 must quote threshold.txt; a 'chosen threshold' quoting another number is wrong."""
+def check_threshold_quote(text: str, threshold: float, values=()) -> list[Finding]:
+    """Sections 1–2 must quote threshold.txt; a 'chosen threshold' quoting another number is wrong.
+    A quote wholly inside a quoted value (a label or lighting in `values`, a code span) is the
+    value's text, not the report's statement: it neither satisfies nor fails the check."""
     bodies = sections(text)
     scope = "\n".join(bodies.get(_norm_heading(h), "") for h in FULL_SECTIONS[:2])
-    quotes = list(_THRESHOLD_QUOTE_RE.finditer(scope))
+    imitating = [v for v in values if _THRESHOLD_QUOTE_RE.search(v)]
+    quotes = [q for q in _THRESHOLD_QUOTE_RE.finditer(scope) if not _inside(q.span(), quoted_spans(scope, imitating))]
     matching = [q for q in quotes if quote_matches(q.group("num"), threshold)]
     wrong_chosen = [q.group("num") for q in quotes if q.group("lead") and not quote_matches(q.group("num"), threshold)]
     if wrong_chosen:
@@ -163,8 +182,54 @@ def check_threshold_quote(text: str, threshold: float) -> list[Finding]:
     if not matching:
         seen = ", ".join(q.group("num") for q in quotes) or "none"
         return [finding("threshold", f"Verdict/Threshold Selection do not quote threshold.txt ({threshold!r}); threshold numbers seen: {seen}",
-                        f"write 'chosen threshold: {threshold!r}' in ## 2. Threshold Selection")]
+                        f"write 'chosen threshold: {threshold!r}' in ## 2. Threshold Selection "
+                        "(a number inside a label, lighting or `code span` does not count)")]
     return []
+
+
+# ---- values quoted from the CSV or the train YAML ----------------------------------------------
+# A label, lighting or file name may read like a fact ("chosen threshold 7", "edge case",
+# "rca_images/x.png", "SCRATCH | 14"). The renderer writes such values escaped
+# (markdown.escape), as code spans or as image alt text; a fact counts only where it is not wholly
+# inside one of those. An escaped value cannot hold the template's own markup around a fact
+# (`**`, `](`), so no fact of the draft is ever discarded.
+
+def quoted_spans(text: str, values=(), code: bool = True) -> list[tuple[int, int]]:
+    """Spans of `text` holding quoted values: each occurrence of one of `values` (as rendered),
+    image alt texts and, with `code`, code spans (lines of `text` are scanned one by one)."""
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.split("\n"):
+        structural = markdown.image_alt_spans(line) + (markdown.code_spans(line) if code else [])
+        spans += [(offset + a, offset + b) for a, b in structural]
+        offset += len(line) + 1
+    return spans + _occurrences(text, values)
+
+
+def _occurrences(text: str, values) -> list[tuple[int, int]]:
+    spans = []
+    for value in values:
+        start = text.find(value) if value else -1
+        while start != -1:
+            spans.append((start, start + len(value)))
+            start = text.find(value, start + 1)
+    return spans
+
+
+def _inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(a <= span[0] and span[1] <= b for a, b in spans)
+
+
+def rendered_values(texts) -> set[str]:
+    """Every way the report may show an untrusted value: escaped as the renderer writes it in text
+    (which is the raw text when it holds no Markdown punctuation), upper-cased too (labels are
+    normalised), and with its control characters as visible escapes."""
+    forms = set()
+    for text in texts:
+        for variant in {str(text), str(text).strip(), str(text).strip().upper()}:
+            if variant:
+                forms.add(markdown.escape(variant))
+    return forms
 
 
 def label_token_re(label: str) -> re.Pattern:
@@ -179,21 +244,93 @@ def _count_re(count: int) -> re.Pattern:
 
 def check_label_counts(text: str, label_counts: dict[str, tuple[set[str], int]]) -> list[Finding]:
     """Each label (any spelling seen in the CSV, or its normalised form) must share a line of the
-    report with its row count."""
+    report with its row count. The label must not be part of a longer quoted value (another label,
+    a code span), and the count must stand outside the label and outside every quoted value: a
+    label reading 'SCRATCH | 14' or 'DEFECT_24' shows no count. A label holding line breaks is
+    verbatim in a fenced block (the engine's breakdown): each of its lines is a quoted value too."""
     lines = text.splitlines()
-    missing = []
-    for label, (spellings, count) in label_counts.items():
+    forms_of = {}
+    for label, (spellings, _count) in label_counts.items():
         # as written, or as the report renderer escapes it (a label holding '|', '<' or a newline)
         forms = spellings | {label}
-        tokens = [label_token_re(s) for s in sorted(forms | {markdown.escape(f) for f in forms})]
+        forms_of[label] = sorted(f for f in forms | rendered_values(forms) if f)
+    # values that can hold another label's name or a number: the only ones that can forge a count
+    pieces = {p.strip() for forms in forms_of.values() for f in forms for p in _LINE_BREAK_RE.split(f)}
+    compound = sorted({f for f in pieces | {f for forms in forms_of.values() for f in forms}
+                       if f and (re.search(r"\d", f) or len(_TOKEN_SPLIT_RE.split(f.strip())) > 1)})
+    compound_by_token: dict[str, set[str]] = {}  # token -> compound values holding it (a line reads only its own)
+    for form in compound:
+        for token in filter(None, _TOKEN_SPLIT_RE.split(form)):
+            compound_by_token.setdefault(token, set()).add(form)
+    quoted: dict[int, list[tuple[int, int]]] = {}
+    # number -> lines showing it, token -> lines holding it: each label reads only the lines with both
+    lines_with: dict[int, list[int]] = {}
+    lines_with_token: dict[str, set[int]] = {}
+    for index, line in enumerate(lines):
+        for value in sorted(_numbers_in(line)):
+            lines_with.setdefault(value, []).append(index)
+        for token in set(_TOKEN_SPLIT_RE.split(line)):
+            lines_with_token.setdefault(token, set()).add(index)
+    missing = []
+    for label, (_spellings, count) in label_counts.items():
+        tokens = [label_token_re(f) for f in forms_of[label]]
         count_re = _count_re(count)
-        if not any(count_re.search(line) and any(t.search(line) for t in tokens) for line in lines):
+        shown = False
+        # a token-bounded occurrence of a value holds the value's first token as a whole token of the line
+        firsts = [next(filter(None, _TOKEN_SPLIT_RE.split(f)), None) for f in forms_of[label]]
+        having = set().union(*(lines_with_token.get(t, ()) for t in firsts)) if all(firsts) else None
+        for number in lines_with.get(count, []):
+            if having is not None and number not in having:
+                continue
+            line = lines[number]
+            counts = [c.span() for c in count_re.finditer(line)]
+            if not counts:
+                continue
+            names = [t.span() for token in tokens for t in token.finditer(line)]
+            if not names:
+                continue
+            if number not in quoted:
+                near = {f for token in set(_TOKEN_SPLIT_RE.split(line)) for f in compound_by_token.get(token, ())}
+                quoted[number] = quoted_spans(line, sorted(near))
+            if any(_shows_count(line, name, at, quoted[number]) for name in names for at in counts):
+                shown = True
+                break
+        if not shown:
             missing.append(f"{label} ({count})")
     if missing:
         return [finding("labels", f"label(s) not shown with their inference.csv row count: {', '.join(missing)}",
                         "list every label with its total rows from inference.csv on one line or table row "
-                        "(e.g. in ## 6. Per-Label Breakdown)")]
+                                        "(e.g. in ## 6. Per-Label Breakdown), the count outside the label's own text")]
     return []
+
+
+_TOKEN_SPLIT_RE = re.compile(r"[^A-Za-z0-9_-]+")
+_LINE_BREAK_RE = re.compile(r"\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # as str.splitlines splits
+# Runs of digits and commas: every number `_count_re` can match (1400 or 1,400) is one of a run's
+# comma-separated parts or the whole run without its commas (a superset; no nested repetition).
+_DIGIT_RUN_RE = re.compile(r"\d[\d,]*")
+
+
+def _numbers_in(line: str) -> set[int]:
+    found = set()
+    for run in _DIGIT_RUN_RE.findall(line):
+        parts = [p for p in run.split(",") if p]
+        found.update(int(p) for p in parts if len(p) <= 20)  # no row count has more digits
+        if len(run) <= 30:
+            found.add(int("".join(parts)))
+    return found
+
+
+def _shows_count(line: str, name: tuple[int, int], count: tuple[int, int], quoted: list[tuple[int, int]]) -> bool:
+    if count[0] < name[1] and name[0] < count[1]:
+        return False  # the number is part of the label
+    for a, b in quoted:
+        holds_name = a <= name[0] and name[1] <= b and (a, b) != name
+        if holds_name and line[a + 1:b - 1].strip() != line[name[0]:name[1]]:
+            return False  # the label is part of a longer value (a code span quoting just it is fine)
+        if a <= count[0] and count[1] <= b and (a, b) != count:
+            return False  # the number is part of a quoted value
+    return True
 
 
 def table_rows(section: str) -> list[str]:
@@ -210,8 +347,31 @@ def table_rows(section: str) -> list[str]:
     return rows
 
 
-def verdicts_in(row: str, allowed: tuple[str, ...]) -> list[str]:
-    return [v for v in allowed if re.search(r"(?i)(?<![A-Za-z])" + r"[\s-]".join(map(re.escape, v.split())) + r"(?![A-Za-z])", row)]
+def _verdict_re(verdict: str) -> re.Pattern:
+    return re.compile(r"(?i)(?<![A-Za-z])" + r"[\s-]".join(map(re.escape, verdict.split())) + r"(?![A-Za-z])")
+
+
+def verdicts_in(row: str, allowed: tuple[str, ...], values=()) -> list[str]:
+    """The allowed verdicts written in `row`, not counting those inside a quoted value (a label
+    named 'edge case', a code span, an image's alt text)."""
+    patterns = {v: _verdict_re(v) for v in allowed}
+    imitating = [value for value in values if any(p.search(value) for p in patterns.values())]
+    spans = quoted_spans(row, imitating)
+    return [v for v, p in patterns.items() if any(not _inside(m.span(), spans) for m in p.finditer(row))]
+
+
+_LINK_TARGET_RE = re.compile(r"\]\((?:<)?(rca_images/[^\s)|`'\"<>\]]+)")
+
+
+def image_refs(cell: str, values=()) -> list[str]:
+    """The rca_images/ files a cell names: an image or link target always counts; a bare path
+    counts when it is not inside alt text or a quoted value (a label naming rca_images/x.png)."""
+    code = markdown.code_spans(cell)
+    targets = [m for m in _LINK_TARGET_RE.finditer(cell) if not _inside(m.span(1), code)]
+    taken = [m.span(1) for m in targets]
+    spans = quoted_spans(cell, [v for v in values if _IMAGE_REF_RE.search(v)], code=False)
+    bare = [m for m in _IMAGE_REF_RE.finditer(cell) if m.span() not in taken and not _inside(m.span(), spans)]
+    return [m.group(1) for m in targets] + [m.group() for m in bare]
 
 
 def _column(section: str, name: str) -> int | None:
@@ -231,7 +391,7 @@ def _cell(row: str, column: int | None) -> str:
     return cells[column] if column is not None and column < len(cells) else row
 
 
-def check_spotcheck_rows(section: str, allowed: tuple[str, ...], image_exists) -> list[Finding]:
+def check_spotcheck_rows(section: str, allowed: tuple[str, ...], image_exists, values=()) -> list[Finding]:
     rows = table_rows(section)
     verdict_column, image_column = _column(section, "verdict"), _column(section, "image")
     findings = []
@@ -239,11 +399,11 @@ def check_spotcheck_rows(section: str, allowed: tuple[str, ...], image_exists) -
         findings.append(finding("spot check", f"## 5. Visual Spot Check has {len(rows)} table rows, expected {SPOTCHECK_ROWS}",
                                 "one row per spot-check sample (5 weakest PASS + 5 weakest NO_PASS, see spotcheck.json)"))
     for number, row in enumerate(rows, 1):
-        found = verdicts_in(_cell(row, verdict_column), allowed)
+        found = verdicts_in(_cell(row, verdict_column), allowed, values)
         if len(found) != 1:
             findings.append(finding("spot check", f"row {number} has {len(found)} verdicts ({', '.join(found) or 'none'})",
                                     f"give exactly one of: {', '.join(allowed)}"))
-        refs = _IMAGE_REF_RE.findall(_cell(row, image_column))
+        refs = image_refs(_cell(row, image_column), values)
         if not refs:
             findings.append(finding("spot check", f"row {number} names no image under rca_images/",
                                     "link the thumbnail, e.g. ![](rca_images/<file>.png)"))
@@ -319,43 +479,58 @@ def check_results_dir(out: Path, project_dir: Path | None = None) -> ReportCheck
                                       contract.incomplete_fix(out)))
         return check
     check.abridged = (out / contract.UNREACHABLE).is_file()
-    check.words = count_words(text)
+    label_findings, labels = _label_findings(out, text, project_dir, check)
+    names = labels | _lightings(out)  # the untrusted names the report quotes
+    values = sorted(rendered_values(names))
+    check.words = count_words(text, word_values(names))
     check.findings += check_sections(text, ABRIDGED_SECTIONS if check.abridged else FULL_SECTIONS)
     check.findings += check_length(check.words, check.abridged)
     threshold = results.read_threshold(out)
     check.facts["threshold"] = threshold
     if threshold is not None:
-        check.findings += check_threshold_quote(text, threshold)
-    check.findings += _label_findings(out, text, project_dir, check)
+        check.findings += check_threshold_quote(text, threshold, values)
+    check.findings += label_findings
     if check.abridged:
         check.findings += _unreachable_quote_findings(out, text)
         check.findings += _artifact_findings(out, ABRIDGED_ARTIFACTS)
     else:
         spot = sections(text).get(_norm_heading(FULL_SECTIONS[4]), "")
-        check.findings += check_spotcheck_rows(spot, _allowed_verdicts(out), _image_exists(out))
+        check.findings += check_spotcheck_rows(spot, _allowed_verdicts(out), _image_exists(out), values)
         check.findings += _artifact_findings(out, FULL_ARTIFACTS)
     return check
 
 
-def _label_findings(out: Path, text: str, project_dir: Path | None, check: ReportCheck) -> list[Finding]:
+def _label_findings(out: Path, text: str, project_dir: Path | None, check: ReportCheck) -> tuple[list[Finding], set[str]]:
+    """The label-count findings, and every label spelling of inference.csv (empty when unread)."""
     csv_path = results.run_inputs(out, project_dir).csv_path
     check.facts["inference_csv"] = str(csv_path) if csv_path else None
     fix = "record the input CSV in run_record.json / inference_results_dir in vcn_aoi_spec.yaml (rerun `tao-skills gaps run`)"
     if csv_path is None:
-        return [finding("labels", "cannot check label counts: no inference CSV recorded", fix)]
+        return [finding("labels", "cannot check label counts: no inference CSV recorded", fix)], set()
     try:
         if csv_path.exists() and not csv_path.is_file():  # a device or FIFO: reading it might never end
-            return [finding("labels", f"{csv_path} is not a regular file; label counts not checked", fix)]
+            return [finding("labels", f"{csv_path} is not a regular file; label counts not checked", fix)], set()
         if csv_path.stat().st_size > MAX_CSV_BYTES:
             return [finding("labels", f"{csv_path} is larger than 512 MiB; label counts not checked",
-                            "check the per-label counts by hand")]
+                            "check the per-label counts by hand")], set()
         counts = label_counts_from_csv(csv_path)
     except KeyError:
-        return [finding("labels", f"{csv_path} has no 'label' column", "point the run at the inference.csv of the experiment")]
+        return [finding("labels", f"{csv_path} has no 'label' column", "point the run at the inference.csv of the experiment")], set()
     except (OSError, csv.Error):
-        return [finding("labels", f"cannot read {csv_path}", fix)]
+        return [finding("labels", f"cannot read {csv_path}", fix)], set()
     check.facts["labels"] = {label: n for label, (_, n) in counts.items()}
-    return check_label_counts(text, counts)
+    spellings = {s for label, (seen, _) in counts.items() for s in seen | {label}}
+    return check_label_counts(text, counts), spellings
+
+
+def _lightings(out: Path) -> set[str]:
+    """The lighting names of metrics.json (from the train YAML): the report lists them as text."""
+    text = results.read_small_text(out / contract.METRICS)
+    try:
+        listed = safe_input.load_json_text(text, source=contract.METRICS).get("lightings") if text else None
+    except (UserError, AttributeError):
+        return set()
+    return {str(v) for v in listed if isinstance(v, (str, int, float))} if isinstance(listed, list) else set()
 
 
 def _unreachable_quote_findings(out: Path, text: str) -> list[Finding]:
