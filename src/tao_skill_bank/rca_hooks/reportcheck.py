@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tao_skill_bank import markdown, safe_input
+from tao_skill_bank import fsutil, markdown, safe_input
 from tao_skill_bank.errors import UserError
 from tao_skill_bank.findings import Finding
 from tao_skill_bank.gaps import contract
@@ -420,7 +420,8 @@ def label_counts_from_csv(path: Path) -> dict[str, tuple[set[str], int]]:
     """{normalised label: (spellings seen, rows)} from inference.csv (stdlib csv)."""
     spellings: dict[str, set[str]] = {}
     counts: Counter = Counter()
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+    fd, _ = fsutil.open_untrusted(path, cap=MAX_CSV_BYTES, follow=True, max_links=None)  # judged on the opened fd
+    with open(fd, newline="", encoding="utf-8", errors="replace") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or "label" not in [f.strip() for f in reader.fieldnames]:
             raise KeyError("label")
@@ -445,13 +446,16 @@ def _allowed_verdicts(out: Path) -> tuple[str, ...]:
 
 
 def _image_exists(out: Path):
-    images = (out / contract.IMAGES_DIR).resolve()
+    try:
+        images = (out / contract.IMAGES_DIR).resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return lambda ref: False
 
     def exists(ref: str) -> bool:
         try:
             target = (out / ref).resolve()
             return target.is_file() and target.is_relative_to(images)
-        except (OSError, ValueError):
+        except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop (before Python 3.13)
             return False
     return exists
 
@@ -508,12 +512,10 @@ def _label_findings(out: Path, text: str, project_dir: Path | None, check: Repor
     if csv_path is None:
         return [finding("labels", "cannot check label counts: no inference CSV recorded", fix)], set()
     try:
-        if csv_path.exists() and not csv_path.is_file():  # a device or FIFO: reading it might never end
-            return [finding("labels", f"{csv_path} is not a regular file; label counts not checked", fix)], set()
-        if csv_path.stat().st_size > MAX_CSV_BYTES:
-            return [finding("labels", f"{csv_path} is larger than 512 MiB; label counts not checked",
-                            "check the per-label counts by hand")], set()
         counts = label_counts_from_csv(csv_path)
+    except fsutil.Refused as refused:  # a device, a FIFO or a huge file: reading it might never end
+        return [finding("labels", f"{csv_path} {refused}; label counts not checked", "check the per-label counts by hand"
+                        if "larger" in str(refused) else fix)], set()
     except KeyError:
         return [finding("labels", f"{csv_path} has no 'label' column", "point the run at the inference.csv of the experiment")], set()
     except (OSError, csv.Error):
