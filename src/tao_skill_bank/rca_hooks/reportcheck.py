@@ -25,6 +25,11 @@ FULL_SECTIONS = tuple(s.removeprefix("## ") for s in contract.SECTIONS)
 ABRIDGED_SECTIONS = tuple(s.removeprefix("## ") for s in contract.ABRIDGED_SECTIONS)
 ALLOWED_VERDICTS = contract.VERDICTS
 WORD_RANGE = (1000, 1800)
+# The range is for a run of REFERENCE_LABELS labels (PASS and a few defect classes, as the bundled
+# example). The template writes about PER_LABEL_WORDS words per label (a row in sections 3 and 6, a
+# five-row table in section 4), so a run with fewer labels may be that much shorter and one with
+# more that much longer: a PASS/NO_PASS run, or one with 40 defect classes, still fits when tight.
+REFERENCE_LABELS, PER_LABEL_WORDS = 5, 45
 SPOTCHECK_ROWS = 10
 FULL_ARTIFACTS = contract.FULL_REPORT_ARTIFACTS
 # An unreachable KPI has no chosen threshold: the engine writes its note instead of the threshold,
@@ -141,12 +146,21 @@ def word_values(texts) -> set[str]:
     return {str(t) for t in texts} | rendered_values(texts)
 
 
-def check_length(words: int, abridged: bool) -> list[Finding]:
+def word_range(labels: int | None) -> tuple[int, int]:
+    """(fewest, most) words for a report on a run with `labels` labels (None: not known)."""
     low, high = WORD_RANGE
+    labels = REFERENCE_LABELS if labels is None else labels
+    return (low - PER_LABEL_WORDS * max(0, REFERENCE_LABELS - labels),
+            high + PER_LABEL_WORDS * max(0, labels - REFERENCE_LABELS))
+
+
+def check_length(words: int, abridged: bool, labels: int | None = None) -> list[Finding]:
+    low, high = word_range(labels)
+    scope = "" if labels in (None, REFERENCE_LABELS) else f" (the range for {labels} labels)"
     if words > high:
-        return [finding("length", f"{words} words, above {high}", "cut narrative; keep the numbers and the action list")]
+        return [finding("length", f"{words} words, above {high}{scope}", "cut narrative; keep the numbers and the action list")]
     if words < low and not abridged:
-        return [finding("length", f"{words} words, below {low}",
+        return [finding("length", f"{words} words, below {low}{scope}",
                         "add the missing depth: per-label numbers, spot-check notes, concrete actions")]
     return []
 
@@ -488,7 +502,8 @@ def check_results_dir(out: Path, project_dir: Path | None = None) -> ReportCheck
     values = sorted(rendered_values(names))
     check.words = count_words(text, word_values(names))
     check.findings += check_sections(text, ABRIDGED_SECTIONS if check.abridged else FULL_SECTIONS)
-    check.findings += check_length(check.words, check.abridged)
+    counted = check.facts.get("labels")
+    check.findings += check_length(check.words, check.abridged, len(counted) if counted else None)
     threshold = results.read_threshold(out)
     check.facts["threshold"] = threshold
     if threshold is not None:
