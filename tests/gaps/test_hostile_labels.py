@@ -343,3 +343,29 @@ def test_generated_values_cover_every_class(clean_context):
             seen["imitation"] += any(i in value for i in imitations)
             seen["4 KiB"] += len(value.encode()) >= 3900
     assert all(n >= 5 for n in seen.values()), seen
+
+
+# ---- how many labels: the draft fits the length rule for a PASS/NO_PASS run and for 60 classes ----
+
+@pytest.mark.parametrize("defect_labels", [1, 2, 4, 9, 25, 60])
+def test_the_draft_fits_the_length_rule_whatever_the_number_of_labels(tmp_path, defect_labels):
+    from tao_skill_bank.rca_hooks.reportcheck import word_range
+    exp = tmp_path / "vcn"
+    assert run_cli("gaps", "example", exp).code == 0
+    csv_path = exp / "inference" / "latest" / "inference.csv"
+    with open(csv_path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    defects = [row for row in rows if row["label"] != "PASS"]
+    for i, row in enumerate(defects):  # every class present, sizes uneven
+        row["label"] = f"DEFECT_{(i * i + i) % defect_labels:02d}" if defect_labels > 1 else "NO_PASS"
+    with open(csv_path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out, draft = _flow(exp)
+    labels = len({row["label"] for row in rows})
+    (out / "RCA_Report.md").write_text(draft, encoding="utf-8")
+    check = run_cli("gaps", "check", out, "--json")
+    findings = [f for f in check.json()["findings"] if f["check"] != "package"]
+    assert findings == [], (labels, word_range(labels), check.json()["words"], findings)
+    assert check.json()["facts"]["labels"] and len(check.json()["facts"]["labels"]) == labels

@@ -611,3 +611,30 @@ def test_gaps_check_reads_a_hostile_manifest_without_hanging(tmp_path, kind):
     assert result.code == 3, result
     reasons = result.json()["package"]["reasons"]
     assert any("input CSV" in r for r in reasons) and any("train config" in r for r in reasons), reasons
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink to /dev/zero", "5 GiB sparse file", "symlink loop", "folder"])
+def test_gaps_check_counts_labels_only_from_a_regular_csv(tmp_path, kind):
+    """The label-count check reads the CSV run_record.json names: judged on the opened file."""
+    w = make_world(tmp_path)
+    target = w.root / "named.csv"
+    OBJECTS[kind](w, target)
+    record_path = w.out / "run_record.json"
+    record = json.loads(record_path.read_text())
+    record["inference_csv"]["path"] = str(target)
+    record_path.write_text(json.dumps(record))
+    result = run_cli("gaps", "check", w.out, "--json", cwd=w.project, timeout=TIMEOUT)
+    assert result.code == 3, result
+    labels = [f for f in result.json()["findings"] if f["check"] == "labels"]
+    assert labels and "label counts not checked" in labels[0]["problem"] and str(target) in labels[0]["problem"], labels
+
+
+def test_gaps_check_survives_a_symlink_loop_the_report_names(tmp_path):
+    w = make_world(tmp_path)
+    image = w.out / "rca_images" / "sample_00.png"  # a spot-check image the report links to
+    assert "rca_images/sample_00.png" in (w.out / "RCA_Report.md").read_text()
+    image.unlink()
+    _loop(image)
+    result = run_cli("gaps", "check", w.out, "--json", cwd=w.project, timeout=TIMEOUT)
+    assert result.code == 3, result
+    assert any("sample_00.png" in f["problem"] for f in result.json()["findings"]), result.json()["findings"]

@@ -31,11 +31,20 @@ def test_missing_and_reordered_sections(results_dir):
     assert any(f.message == "sections are out of order" for f in check_results_dir(results_dir).findings)
 
 
-@pytest.mark.parametrize("filler,expected", [(200, "below 1000"), (1700, "above 1800")])
-def test_word_range(results_dir, filler, expected):
+@pytest.mark.parametrize("filler,side", [(200, "below"), (1700, "above")])
+def test_word_range(results_dir, filler, side):
+    from tao_skill_bank.rca_hooks.reportcheck import word_range
     (results_dir / "RCA_Report.md").write_text(report_text(filler_words=filler))
     findings = [f for f in check_results_dir(results_dir).findings if f.rule == "length"]
-    assert findings and expected in findings[0].message
+    low, high = word_range(3)  # the fixture's run has 3 labels
+    assert (low, high) == (910, 1800)
+    assert findings and f"{side} {low if side == 'below' else high} (the range for 3 labels)" in findings[0].message
+
+
+def test_the_word_range_follows_the_number_of_labels():
+    from tao_skill_bank.rca_hooks.reportcheck import WORD_RANGE, word_range
+    assert word_range(None) == word_range(5) == WORD_RANGE
+    assert word_range(2) == (865, 1800) and word_range(61) == (1000, 4320)
 
 
 def test_threshold_quote_must_match_threshold_txt():
@@ -101,7 +110,8 @@ def test_abridged_report_when_kpi_unreachable(results_dir):
 def test_missing_report_and_csv(results_dir, tmp_path):
     (results_dir / "run_record.json").write_text("{}")
     (results_dir / "vcn_aoi_spec.yaml").write_text(f"inference_results_dir: {tmp_path / 'nowhere'}\n")
-    assert any("cannot read" in f.message for f in check_results_dir(results_dir).findings if f.rule == "labels")
+    assert any("nowhere" in f.message and "not found" in f.message
+               for f in check_results_dir(results_dir).findings if f.rule == "labels")
     (results_dir / "RCA_Report.md").unlink()
     assert [f.rule for f in check_results_dir(results_dir).findings] == ["report"]
 
