@@ -47,6 +47,7 @@ values on one line redacts the rest of that line instead of evaluating more.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import re
@@ -705,7 +706,7 @@ def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
             if hit < pos:
                 continue
             word, end = cand.group(1), cand.end(2)
-            if word in _WORD_RULES:
+            if word in _WORD_RULES and (word == b"bearer" or hit >= scanned.get(word, -1)):  # a new command segment
                 pos = _word_rules(data, cand, word, lines, spans, scanned, pos, kept)
                 if lines.values > DENSE_LINE_VALUES:
                     spans.append((cand.end(1), lines.end))
@@ -926,6 +927,7 @@ def shannon_entropy(value: bytes) -> float:
     return math.log2(total) - sum(map(operator.mul, counts, map(math.log2, counts))) / total
 
 
+@functools.lru_cache(maxsize=4096)  # pure: a line repeating one string pays for it once
 def _flagged_string(seen: bytes, quoted_again: bool) -> bool:
     """Whether detect-secrets' high-entropy plugins report the string `seen` (what it sees between
     the quotes, a JSON escape's backslashes included). `quoted_again`: its config-file reader
