@@ -37,10 +37,12 @@ result:
 Why linear, and bounded per line: every regex here either starts with a literal or is anchored by
 a look-behind at the start of a character run, and has no nested or ambiguous repetition, so each
 attempt scans at most one run and a failed attempt costs O(1) at the next position. Named values
-are found by one regex matching a secret word, the rest of its name and an optional separator
-(the regex engine walks the bytes; each name is consumed once); Python looks only at names followed
-by a separator, flag value or setter, judges a repeated name once, and after DENSE_LINE_VALUES
-values on one line redacts the rest of that line instead of evaluating more.
+are found by one regex matching a secret word, the rest of its name and an optional separator or
+space (the regex engine walks the bytes; each name is consumed once); Python looks only at names
+followed by a separator, flag value or setter, judges a repeated name once, and after
+DENSE_LINE_VALUES values on one line redacts the rest of that line instead of evaluating more.
+Command words (`login`, `mysql`, `curl`, `sshpass`) and `Bearer` have passes of their own, found
+with `bytes.find` / one regex, each command segment scanned once under the same per-line bound.
 `tests/rca_hooks/test_redact.py` checks the regex shapes and the per-line bound;
 `benchmarks/hooks_latency.py` times it.
 """
@@ -661,14 +663,18 @@ def _block_scalar(data: bytes, lines: _Lines):
 # `=>`, `:` but not `://`), or after a space a quoted value closed by `;` (C's `name "v";`).
 # (The name class holds the bytes of the n-tilde of `contrase\xc3\xb1a`: one character class, so the
 # engine walks a name in one C loop; an alternation there costs ~100x per byte on long names.)
-_CANDIDATE_RE = re.compile(rb"(key|token|sshpass|secret|pass|pw|credential|auth|cookie|sig|bearer|login|curl|mysql|contrase)"
+_CANDIDATE_RE = re.compile(rb"(key|token|sshpass|secret|pass|pw|credential|auth|cookie|sig|contrase)"
                            rb"([a-z0-9_.\-\xc3\xb1\x91]*)"
-                           rb"(?:(\\*[\"']\]?)?([ \t]*)(=>|!==?|={1,3}|:(?!//)|(?<=[ \t])(?=([\"'])[^\"'\r\n]*\6;))[ \t]*)?")
-_HAS_SEPARATOR = 5
+                           rb"(?:(\\*[\"']\]?)?([ \t]*)(=>|!==?|={1,3}|:(?!//)|(?<=[ \t])(?=([\"'])[^\"'\r\n]*\6;))[ \t]*"
+                           rb"|([ \t]))?")
+_HAS_SEPARATOR, _SPACE_AFTER = 5, 7  # cand.lastindex: a separator follows; else a space follows
 _NAME_BYTES = bytes(sorted(_NAME_CHAR))
-# Where the name of a setter command starts (see _SETTER_BEFORE): group 1 ends there. A lookahead,
-# so that overlapping setters (`config set NAME`) are all found.
-_SETTER_RE = re.compile(b"(?=(?:" + b"|".join(map(re.escape, sorted(_SETTER_BEFORE, key=len, reverse=True))) + rb")([ \t]+))")
+# Where the name of a setter command starts (see _SETTER_BEFORE): group 1 ends there. ` set` is
+# matched as `set` with a look-behind for its space, so `config set NAME` finds both setters and
+# every branch starts with a literal (the engine skips to candidates in C).
+_SETTER_RE = re.compile(b"(?:" + b"|".join(re.escape(w.lstrip()) + (b"(?<= set)" if w == b" set" else b"")
+                                           for w in sorted(_SETTER_BEFORE, key=len, reverse=True)) + rb")([ \t]+)")
+_NAME_OR_DASH = frozenset(_NAME_CHAR)
 
 
 def _memo(fn, limit: int = 4096):
@@ -694,30 +700,36 @@ DENSE_LINE_VALUES = 1000
 
 
 def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
+    kept = _memo(_value_kept)
+    _bearer_values(data, spans, kept)
+    for word, rule in _COMMAND_RULES.items():
+        _commands(data, lowered, word, rule, spans, kept)
+    _names(data, lowered, spans, kept)
+
+
+def _names(data: bytes, lowered: bytes, spans: list, kept) -> None:
+    """The values after secret names: `name=value`, `"name": "value"`, `name: value`, flags, setters."""
     lines = _Lines(data)
     pos = 0  # values before this position are consumed: names inside them are not looked at
-    scanned: dict[bytes, int] = {}  # per command word: end of the last command segment scanned
     setter_starts = None  # found on first need, once per file
     verdicts: dict[bytes, bool] = {}  # name -> _is_secret_name(name): a repeated name is judged once
-    kept = _memo(_value_kept)
     while pos < len(data):
         for cand in _CANDIDATE_RE.finditer(lowered, pos):
+            separated = cand.lastindex == _HAS_SEPARATOR
             hit = cand.start()
+            if not separated:  # after a space only a flag (`--password X`) or a setter's name takes a value
+                if cand.lastindex != _SPACE_AFTER:
+                    continue  # no separator and no space: nothing follows as a value
+                if not hit or data[hit - 1] not in _NAME_OR_DASH:  # the name starts at the word: a setter's?
+                    if setter_starts is None:
+                        setter_starts = {m.end(1) for m in _SETTER_RE.finditer(data)}
+                    if hit not in setter_starts:
+                        continue  # "key word" in prose
             if hit < pos:
                 continue
-            word, end = cand.group(1), cand.end(2)
-            if word in _WORD_RULES and (word == b"bearer" or hit >= scanned.get(word, -1)):  # a new command segment
-                pos = _word_rules(data, cand, word, lines, spans, scanned, pos, kept)
-                if lines.values > DENSE_LINE_VALUES:
-                    spans.append((cand.end(1), lines.end))
-                    pos = _next_line(data, lines, spans)
-                    break
-            separated = cand.lastindex == _HAS_SEPARATOR
-            if separated:
-                if cand.start(5) == end and data[end:end + 1] == b"=" and data[end + 1:end + 2] in _NO_VALUE_BYTES:
-                    continue  # `sig=&…`: an empty value
-            elif data[end:end + 1] not in (b" ", b"\t"):
-                continue  # no separator and no space: nothing can follow as a value
+            end = cand.end(2)
+            if separated and cand.start(5) == end and data[end:end + 1] == b"=" and data[end + 1:end + 2] in _NO_VALUE_BYTES:
+                continue  # `sig=&…`: an empty value
             start = hit
             if hit and data[hit - 1] in _NAME_CHAR:  # the name starts before the word (a name has no newline)
                 floor = max(0, hit - _MAX_NAME)
@@ -725,7 +737,7 @@ def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
                 start = hit - (len(before) - len(before.rstrip(_NAME_BYTES)))
                 if start == floor and floor and data[floor - 1] in _NAME_CHAR:
                     continue  # part of a run too long to be a name
-            if not separated:  # after a space only a flag (`--password X`) or a setter's name takes a value
+            if not separated:
                 if data[start:start + 1] == b"-":
                     if data[hit - 1] == 0x2D and data[end:end + 64].lstrip(b" \t")[:1] in (b"-", b""):
                         continue  # `--password --next`: a flag without a value
@@ -733,7 +745,7 @@ def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
                     if setter_starts is None:
                         setter_starts = {m.end(1) for m in _SETTER_RE.finditer(data)}
                     if start not in setter_starts:
-                        continue  # "key word" in prose
+                        continue  # `db_password value`: a name and a word, no setter
             name = data[start:end]
             flag = name[:1] == b"-" and (not start or data[start - 1] in b"\n \t\"'=([{")
             if flag:
@@ -773,6 +785,29 @@ def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
                 pos = max(pos, value[1])  # a kept one-word or quoted value (not a flag): nothing inside it is looked at again
         else:
             return
+
+
+def _bearer_values(data: bytes, spans: list, kept) -> None:
+    """`Bearer X` anywhere (a header, a curl -H, a log line)."""
+    for bearer in _BEARER_VALUE_RE.finditer(data):
+        if not kept(bearer.group(1)):
+            spans.append(bearer.span(1))
+
+
+def _commands(data: bytes, lowered: bytes, word: bytes, rule: re.Pattern, spans: list, kept) -> None:
+    """`docker login -p X` / `sshpass -p X` / `mysql -pX` / `curl -u user:X`: each command segment
+    after `word` is scanned once for `rule`; a line with more than DENSE_LINE_VALUES of them is
+    redacted from there to its end."""
+    lines = _Lines(data)
+    pos = 0
+    while (hit := lowered.find(word, pos)) >= 0:
+        lines.at(hit)
+        lines.values += 1  # a command segment costs one value, each flag in it one more
+        if lines.values > DENSE_LINE_VALUES:
+            spans.append((hit + len(word), lines.end))
+            pos = _next_line(data, lines, spans) + 1
+            continue
+        pos = max(hit + len(word), _command_flags(data, hit + len(word), lines, spans, rule, kept))
 
 
 def _one_word_secret(data: bytes, name: bytes, value: tuple[int, int], lines: "_Lines") -> bool:
@@ -821,23 +856,6 @@ def _next_line(data: bytes, lines: "_Lines", spans: list) -> int:
     return lines.end
 
 
-def _word_rules(data: bytes, cand: re.Match, word: bytes, lines: "_Lines", spans: list, scanned: dict, pos: int,
-                kept) -> int:
-    """`Bearer X` and the command words (`docker login -p`, `sshpass -p`, `mysql -pX`, `curl -u`);
-    returns the new `pos`. Each command segment is scanned once per word."""
-    lines.at(cand.start())
-    if word == b"bearer":
-        bearer = _BEARER_VALUE_RE.match(data, cand.start())
-        lines.values += bearer is not None
-        if bearer and not kept(bearer.group(1)):
-            spans.append(bearer.span(1))
-            return max(pos, bearer.end())
-    elif cand.start() >= scanned.get(word, -1):
-        lines.values += 1  # a command segment costs one value, each flag in it one more
-        scanned[word] = _command_flags(data, cand.end(1), lines, spans, _COMMAND_RULES[word], kept)
-    return pos
-
-
 # `"value" == name`: a quoted value compared with a secret name that follows it.
 _COMPARED_NAME_RE = re.compile(rb"=?[ \t]*([A-Za-z0-9_.\-]{1,80})")
 _COMPARE_WINDOW = 256
@@ -870,7 +888,6 @@ _MYSQL_P_RE = re.compile(rb"(?:^|[ \t])-p(?=[^\s\-])")
 _CURL_U_RE = re.compile(rb"(?:^|[ \t])(?:-u|--user|--proxy-user)(?:=|[ \t]+)[\"']?[^\s:\"'\\]*:")
 _SEGMENT_END_RE = re.compile(rb"&&|\|\||[;|\n]|\\n")
 _COMMAND_RULES = {b"login": _LOGIN_P_RE, b"sshpass": _LOGIN_P_RE, b"mysql": _MYSQL_P_RE, b"curl": _CURL_U_RE}
-_WORD_RULES = {b"bearer", *_COMMAND_RULES}
 
 
 def _command_flags(data: bytes, seg_start: int, lines: _Lines, spans: list, rule: re.Pattern, kept) -> int:
