@@ -330,3 +330,17 @@ def test_a_run_opens_inference_csv_and_the_train_yaml_once(small_exp, tmp_path, 
     record = json.loads((out / "run_record.json").read_text())
     csv_bytes = (small_exp / "inference" / "latest" / "inference.csv").read_bytes()
     assert record["inference_csv"]["sha256"] == hashlib.sha256(csv_bytes).hexdigest()
+
+
+def test_gaps_run_never_imports_pandas(tmp_path):
+    # ~0.2 s of every run: pyarrow imports pandas when handed Python scalars or lists, so the
+    # engine's data path must not hand it any (found once in a CSV check).
+    import subprocess
+    import sys
+    exp = tmp_path / "vcn"
+    assert run_cli("gaps", "example", exp).code == 0
+    code = ("import sys; sys.modules['pandas'] = None; from tao_skill_bank.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    proc = subprocess.run([sys.executable, "-c", code, "gaps", "run", "--exp-dir", str(exp), "--dataset-root",
+                           str(exp / "images"), "--engine", "local"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
