@@ -346,10 +346,8 @@ def _refuse_numeric_rewrite(column, csv_path: Path, name: str) -> None:
     else:
         values = column
     kind = None
-    # Cheap, most are short. (A regex, not a length compare: a Python scalar argument makes pyarrow
-    # import pandas, ~0.2 s on every run.)
-    long_values = pc.filter(values, pc.match_substring_regex(values, r"^[\s\S]{19}"))
-    unusual = (pc.any(pc.match_substring_regex(values, _NA_TEXT_RE2)).as_py()
+    long_values = pc.filter(values, pc.greater_equal(pc.binary_length(values), _int32_scalar(19)))  # most are short
+    unusual = (pc.any(pc.is_in(values, value_set=_string_array(sorted(PANDAS_NA_TEXT)))).as_py()
                or pc.any(pc.match_substring_regex(long_values, r"^[ \t]*[+-]?[0-9]{19,}[ \t]*$")).as_py() is True)
     for sample in () if unusual else (values.slice(0, 1024), values):  # the first rows settle the usual case
         kind = next((p for p in (_INT_TEXT, _FLOAT_TEXT, _BOOL_TEXT)
@@ -382,6 +380,33 @@ def _refuse_numeric_rewrite(column, csv_path: Path, name: str) -> None:
 
 # Arrow -> numpy through the buffers: pyarrow's own to_numpy()/pa.array() import pandas, which
 # costs half a second of start-up on every run of a command that never needs it.
+
+def _string_array(texts: list[str]):
+    """A pyarrow string array built from its buffers (pa.array() would import pandas)."""
+    import pyarrow as pa
+
+    data = [t.encode() for t in texts]
+    offsets, end = [0], 0
+    for item in data:
+        end += len(item)
+        offsets.append(end)
+    return pa.Array.from_buffers(pa.string(), len(data), [None, pa.py_buffer(_int32_bytes(offsets)),
+                                                          pa.py_buffer(b"".join(data))])
+
+
+def _int32_scalar(value: int):
+    """A pyarrow int32 scalar, taken from a one-element array built from its buffer (pa.scalar() would
+    import pandas)."""
+    import pyarrow as pa
+
+    return pa.Array.from_buffers(pa.int32(), 1, [None, pa.py_buffer(_int32_bytes([value]))])[0]
+
+
+def _int32_bytes(values: list[int]) -> bytes:
+    import struct
+
+    return struct.pack(f"<{len(values)}i", *values)
+
 
 def _chunks(column) -> list:
     return [c for c in getattr(column, "chunks", [column]) if len(c)]
@@ -470,9 +495,6 @@ def empty_text(column):
 # Cells pandas reads as NaN (missing); refused as labels.
 PANDAS_NA_TEXT = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
                             "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
-# The same set as one RE2 pattern for pyarrow (a pa.array of it would make pyarrow import pandas).
-_NA_TEXT_RE2 = "^(?:" + "|".join("".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)
-                                 for text in sorted(PANDAS_NA_TEXT)) + ")$"
 
 
 def label_codes(column):
