@@ -381,7 +381,7 @@ _BACKSLASHES_RE = re.compile(rb"\\*")
 # two branches start with different bytes, so there is one way to match: linear).
 _STRING_BODY_RE = re.compile(rb'(?:[^"\\\r\n]|\\[^\r\n])*')
 _SCHEME_RE = re.compile(rb"(?i)(?:bearer|basic|token|digest|negotiate|apikey)[ \t]+")
-_BEARER_VALUE_RE = re.compile(rb"(?i)bearer[ \t]+([A-Za-z0-9._~+/=\-]{8,})")
+_BEARER_LOWER_RE = re.compile(rb"bearer[ \t]+([a-z0-9._~+/=\-]{8,})")
 # Names that contain a secret word but hold no secret: token counters, error names, key ids,
 # file paths, the PASS/NO_PASS labels of the gap analysis.
 _HARMLESS_NAME_RE = re.compile(
@@ -669,11 +669,22 @@ _CANDIDATE_RE = re.compile(rb"(key|token|sshpass|secret|pass|pw|credential|auth|
                            rb"|([ \t]))?")
 _HAS_SEPARATOR, _SPACE_AFTER = 5, 7  # cand.lastindex: a separator follows; else a space follows
 _NAME_BYTES = bytes(sorted(_NAME_CHAR))
-# Where the name of a setter command starts (see _SETTER_BEFORE): group 1 ends there. ` set` is
-# matched as `set` with a look-behind for its space, so `config set NAME` finds both setters and
-# every branch starts with a literal (the engine skips to candidates in C).
-_SETTER_RE = re.compile(b"(?:" + b"|".join(re.escape(w.lstrip()) + (b"(?<= set)" if w == b" set" else b"")
-                                           for w in sorted(_SETTER_BEFORE, key=len, reverse=True)) + rb")([ \t]+)")
+_SPACES_RE = re.compile(rb"[ \t]+")
+
+
+def _setter_starts(data: bytes) -> set[int]:
+    """Where the name after a setter command starts (`git config NAME V`, `aws configure set NAME V`):
+    each setter word found with bytes.find (C speed; one regex alternation tried at every `s`, `c`
+    or `-` of a 30 MB transcript costs ~0.1 s), then its spaces."""
+    starts = set()
+    for word in _SETTER_BEFORE:
+        pos = 0
+        while (at := data.find(word, pos)) >= 0:
+            pos = at + len(word)
+            spaces = _SPACES_RE.match(data, pos)
+            if spaces:
+                starts.add(spaces.end())
+    return starts
 _NAME_OR_DASH = frozenset(_NAME_CHAR)
 
 
@@ -701,7 +712,7 @@ DENSE_LINE_VALUES = 1000
 
 def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
     kept = _memo(_value_kept)
-    _bearer_values(data, spans, kept)
+    _bearer_values(data, lowered, spans, kept)
     for word, rule in _COMMAND_RULES.items():
         _commands(data, lowered, word, rule, spans, kept)
     _names(data, lowered, spans, kept)
@@ -722,7 +733,7 @@ def _names(data: bytes, lowered: bytes, spans: list, kept) -> None:
                     continue  # no separator and no space: nothing follows as a value
                 if not hit or data[hit - 1] not in _NAME_OR_DASH:  # the name starts at the word: a setter's?
                     if setter_starts is None:
-                        setter_starts = {m.end(1) for m in _SETTER_RE.finditer(data)}
+                        setter_starts = _setter_starts(data)
                     if hit not in setter_starts:
                         continue  # "key word" in prose
             if hit < pos:
@@ -732,31 +743,32 @@ def _names(data: bytes, lowered: bytes, spans: list, kept) -> None:
                 continue  # `sig=&…`: an empty value
             start = hit
             if hit and data[hit - 1] in _NAME_CHAR:  # the name starts before the word (a name has no newline)
-                floor = max(0, hit - _MAX_NAME)
+                floor = hit - _MAX_NAME if hit > _MAX_NAME else 0
                 before = data[floor:hit]
-                start = hit - (len(before) - len(before.rstrip(_NAME_BYTES)))
+                start = floor + len(before.rstrip(_NAME_BYTES))
                 if start == floor and floor and data[floor - 1] in _NAME_CHAR:
                     continue  # part of a run too long to be a name
+            name = data[start:end]
+            judged = name.lstrip(b"-")  # a flag's name without its dashes
+            secret = verdicts.get(judged)
+            if secret is None:
+                if len(verdicts) >= 4096:
+                    verdicts.clear()
+                secret = verdicts[judged] = _is_secret_name(judged)
+            if not secret:
+                continue
             if not separated:
-                if data[start:start + 1] == b"-":
+                if name[:1] == b"-":
                     if data[hit - 1] == 0x2D and data[end:end + 64].lstrip(b" \t")[:1] in (b"-", b""):
                         continue  # `--password --next`: a flag without a value
                 else:
                     if setter_starts is None:
-                        setter_starts = {m.end(1) for m in _SETTER_RE.finditer(data)}
+                        setter_starts = _setter_starts(data)
                     if start not in setter_starts:
                         continue  # `db_password value`: a name and a word, no setter
-            name = data[start:end]
             flag = name[:1] == b"-" and (not start or data[start - 1] in b"\n \t\"'=([{")
             if flag:
                 name = name.lstrip(b"-")
-            secret = verdicts.get(name)
-            if secret is None:
-                if len(verdicts) >= 4096:
-                    verdicts.clear()
-                secret = verdicts[name] = _is_secret_name(name)
-            if not secret:
-                continue
             lines.at(hit)
             lines.values += 1
             if lines.values > DENSE_LINE_VALUES:
@@ -787,10 +799,11 @@ def _names(data: bytes, lowered: bytes, spans: list, kept) -> None:
             return
 
 
-def _bearer_values(data: bytes, spans: list, kept) -> None:
-    """`Bearer X` anywhere (a header, a curl -H, a log line)."""
-    for bearer in _BEARER_VALUE_RE.finditer(data):
-        if not kept(bearer.group(1)):
+def _bearer_values(data: bytes, lowered: bytes, spans: list, kept) -> None:
+    """`Bearer X` anywhere (a header, a curl -H, a log line); found in the lower-cased copy by a
+    case-sensitive pattern, which the engine skips to by its literal."""
+    for bearer in _BEARER_LOWER_RE.finditer(lowered):
+        if not kept(data[bearer.start(1):bearer.end(1)]):
             spans.append(bearer.span(1))
 
 
