@@ -60,7 +60,6 @@ _MARK = MARK.encode()
 
 # ---- 1. known token formats --------------------------------------------------------------------
 
-_RUN_CHARS = rb"A-Za-z0-9_\-+/=."
 # (kind, literal prefix, shape of the whole token; checked on the run that starts with the prefix)
 KNOWN_TOKEN_KINDS: list[tuple[str, bytes, bytes]] = [
     ("ngc", b"nvapi-", rb"nvapi-[A-Za-z0-9_\-]{20,}"),
@@ -165,7 +164,6 @@ _DISCORD_RE = re.compile(rb"[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za
 _MAILCHIMP_RE = re.compile(rb"[0-9a-z]{32}-us[0-9]")
 _TELEGRAM_TAIL_RE = re.compile(rb"[0-9A-Za-z_\-]{35}")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
-_LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 # The scanners' base64 alphabet (url-safe too); a backslash counts, as it does for detect-secrets.
 _B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-\\")
@@ -399,6 +397,7 @@ _VALUE_KEEP = {b"", b"null", b"none", b"true", b"false", b"nil", b"undefined", b
 _GENERIC_NAMES = {b"key", b"token", b"secret", b"auth", b"credential", b"credentials"}
 
 
+@functools.lru_cache(maxsize=4096)  # pure: a repeated name is judged once
 def _is_secret_name(name: bytes) -> bool:
     lowered = name.lower().strip(b"-_.")
     if not lowered:
@@ -468,6 +467,7 @@ def _head(data: bytes, span: tuple[int, int]) -> bytes:
     return data[span[0]:min(span[1], span[0] + KEEP_WINDOW)]
 
 
+@functools.lru_cache(maxsize=4096)  # pure: a line repeating one value thousands of times pays once
 def _value_kept(value: bytes, after: bytes = b"") -> bool:
     if len(value) >= KEEP_WINDOW:  # a long value: only a reference prefix keeps it
         return value.lstrip().lstrip(b"\\\"'").startswith((b"$", b"{{", b"<", b"%("))
@@ -685,23 +685,6 @@ def _setter_starts(data: bytes) -> set[int]:
             if spaces:
                 starts.add(spaces.end())
     return starts
-_NAME_OR_DASH = frozenset(_NAME_CHAR)
-
-
-def _memo(fn, limit: int = 4096):
-    """`fn` (pure, over bytes) with a bounded cache: a line repeating one name or value thousands of
-    times pays for the decision once; the bound keeps a file of unique names from growing it."""
-    cache: dict = {}
-
-    def cached(*key):
-        try:
-            return cache[key]
-        except KeyError:
-            if len(cache) >= limit:
-                cache.clear()
-            result = cache[key] = fn(*key)
-            return result
-    return cached
 
 
 # A line holding more values of secret names than this (a real line holds a handful; only a
@@ -711,19 +694,17 @@ DENSE_LINE_VALUES = 1000
 
 
 def _named_values(data: bytes, lowered: bytes, spans: list) -> None:
-    kept = _memo(_value_kept)
-    _bearer_values(data, lowered, spans, kept)
+    _bearer_values(data, lowered, spans)
     for word, rule in _COMMAND_RULES.items():
-        _commands(data, lowered, word, rule, spans, kept)
-    _names(data, lowered, spans, kept)
+        _commands(data, lowered, word, rule, spans)
+    _names(data, lowered, spans)
 
 
-def _names(data: bytes, lowered: bytes, spans: list, kept) -> None:
+def _names(data: bytes, lowered: bytes, spans: list) -> None:
     """The values after secret names: `name=value`, `"name": "value"`, `name: value`, flags, setters."""
     lines = _Lines(data)
     pos = 0  # values before this position are consumed: names inside them are not looked at
-    setter_starts = None  # found on first need, once per file
-    verdicts: dict[bytes, bool] = {}  # name -> _is_secret_name(name): a repeated name is judged once
+    setter_starts = _setter_starts(data)
     while pos < len(data):
         for cand in _CANDIDATE_RE.finditer(lowered, pos):
             separated = cand.lastindex == _HAS_SEPARATOR
@@ -731,11 +712,8 @@ def _names(data: bytes, lowered: bytes, spans: list, kept) -> None:
             if not separated:  # after a space only a flag (`--password X`) or a setter's name takes a value
                 if cand.lastindex != _SPACE_AFTER:
                     continue  # no separator and no space: nothing follows as a value
-                if not hit or data[hit - 1] not in _NAME_OR_DASH:  # the name starts at the word: a setter's?
-                    if setter_starts is None:
-                        setter_starts = _setter_starts(data)
-                    if hit not in setter_starts:
-                        continue  # "key word" in prose
+                if (not hit or data[hit - 1] not in _NAME_CHAR) and hit not in setter_starts:
+                    continue  # "key word" in prose: the name starts at the word, no setter before it
             if hit < pos:
                 continue
             end = cand.end(2)
@@ -749,23 +727,14 @@ def _names(data: bytes, lowered: bytes, spans: list, kept) -> None:
                 if start == floor and floor and data[floor - 1] in _NAME_CHAR:
                     continue  # part of a run too long to be a name
             name = data[start:end]
-            judged = name.lstrip(b"-")  # a flag's name without its dashes
-            secret = verdicts.get(judged)
-            if secret is None:
-                if len(verdicts) >= 4096:
-                    verdicts.clear()
-                secret = verdicts[judged] = _is_secret_name(judged)
-            if not secret:
+            if not _is_secret_name(name.lstrip(b"-")):  # a flag's name without its dashes
                 continue
             if not separated:
                 if name[:1] == b"-":
                     if data[hit - 1] == 0x2D and data[end:end + 64].lstrip(b" \t")[:1] in (b"-", b""):
                         continue  # `--password --next`: a flag without a value
-                else:
-                    if setter_starts is None:
-                        setter_starts = _setter_starts(data)
-                    if start not in setter_starts:
-                        continue  # `db_password value`: a name and a word, no setter
+                elif start not in setter_starts:
+                    continue  # `db_password value`: a name and a word, no setter
             flag = name[:1] == b"-" and (not start or data[start - 1] in b"\n \t\"'=([{")
             if flag:
                 name = name.lstrip(b"-")
@@ -782,12 +751,12 @@ def _names(data: bytes, lowered: bytes, spans: list, kept) -> None:
             if value and (word := _bare_keep_word(data, value, lines, cand)):
                 spans.append(word)  # `"password": null` outside JSON: a scanner takes the word for the secret
                 continue
-            if value and not kept(_head(data, value), data[value[1]:value[1] + 1]):
+            if value and not _value_kept(_head(data, value), data[value[1]:value[1] + 1]):
                 vstart = value[0]
                 scheme = _SCHEME_RE.match(data, vstart, value[1])
                 if scheme and scheme.end() < value[1]:
                     vstart = scheme.end()
-                if not kept(_head(data, (vstart, value[1]))):
+                if not _value_kept(_head(data, (vstart, value[1]))):
                     spans.append((vstart, value[1]))
                     if lines.end - value[1] <= 64 and not data[value[1]:lines.end].strip():
                         pos = _next_line(data, lines, spans)  # the line is covered to its end
@@ -799,15 +768,15 @@ def _names(data: bytes, lowered: bytes, spans: list, kept) -> None:
             return
 
 
-def _bearer_values(data: bytes, lowered: bytes, spans: list, kept) -> None:
+def _bearer_values(data: bytes, lowered: bytes, spans: list) -> None:
     """`Bearer X` anywhere (a header, a curl -H, a log line); found in the lower-cased copy by a
     case-sensitive pattern, which the engine skips to by its literal."""
     for bearer in _BEARER_LOWER_RE.finditer(lowered):
-        if not kept(data[bearer.start(1):bearer.end(1)]):
+        if not _value_kept(data[bearer.start(1):bearer.end(1)]):
             spans.append(bearer.span(1))
 
 
-def _commands(data: bytes, lowered: bytes, word: bytes, rule: re.Pattern, spans: list, kept) -> None:
+def _commands(data: bytes, lowered: bytes, word: bytes, rule: re.Pattern, spans: list) -> None:
     """`docker login -p X` / `sshpass -p X` / `mysql -pX` / `curl -u user:X`: each command segment
     after `word` is scanned once for `rule`; a line with more than DENSE_LINE_VALUES of them is
     redacted from there to its end."""
@@ -820,7 +789,7 @@ def _commands(data: bytes, lowered: bytes, word: bytes, rule: re.Pattern, spans:
             spans.append((hit + len(word), lines.end))
             pos = _next_line(data, lines, spans) + 1
             continue
-        pos = max(hit + len(word), _command_flags(data, hit + len(word), lines, spans, rule, kept))
+        pos = max(hit + len(word), _command_flags(data, hit + len(word), lines, spans, rule))
 
 
 def _one_word_secret(data: bytes, name: bytes, value: tuple[int, int], lines: "_Lines") -> bool:
@@ -903,14 +872,14 @@ _SEGMENT_END_RE = re.compile(rb"&&|\|\||[;|\n]|\\n")
 _COMMAND_RULES = {b"login": _LOGIN_P_RE, b"sshpass": _LOGIN_P_RE, b"mysql": _MYSQL_P_RE, b"curl": _CURL_U_RE}
 
 
-def _command_flags(data: bytes, seg_start: int, lines: _Lines, spans: list, rule: re.Pattern, kept) -> int:
+def _command_flags(data: bytes, seg_start: int, lines: _Lines, spans: list, rule: re.Pattern) -> int:
     """`docker login -p X` / `sshpass -p X` / `mysql -pX` / `curl -u user:X`, within one command."""
     stop = _SEGMENT_END_RE.search(data, seg_start, min(lines.end, seg_start + 4096))
     seg_end = stop.start() if stop else min(lines.end, seg_start + 4096)
     for match in rule.finditer(data, seg_start, seg_end):
         lines.values += 1
         value = _value_span(data, match.end(), lines, False, False, False)
-        if value and not kept(_head(data, value)):
+        if value and not _value_kept(_head(data, value)):
             spans.append((value[0], min(value[1], seg_end)))
     return max(seg_start, seg_end)
 
